@@ -1,0 +1,34 @@
+"""Settings from the environment. One place reads ``HUOQI_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_SQLITE_PATH = Path("var") / "huoqi.db"
+
+
+def database_url() -> str:
+    """``HUOQI_DATABASE_URL``, or the embedded SQLite file ``./var/huoqi.db``."""
+    url = os.environ.get("HUOQI_DATABASE_URL", "").strip()
+    if url:
+        return normalise_url(url)
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def normalise_url(url: str) -> str:
+    """Let people write ``postgresql://`` and still get the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def sqlite_synchronous() -> str:
+    """SQLite's fsync policy: FULL (the default) survives power loss; NORMAL survives crashes."""
+    value = os.environ.get("HUOQI_SQLITE_SYNCHRONOUS", "FULL").upper()
+    if value not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ValueError(
+            f"HUOQI_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, not {value}"
+        )
+    return value

@@ -1,0 +1,1 @@
+"""Storage: engines, the shared SQLAlchemy metadata, and migrations."""

@@ -1,0 +1,354 @@
+"""All of the ledger's SQL. Functions take an open `Connection`; none of them commits."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+
+from huoqi.ledger.domain import (
+    Account,
+    AccountKind,
+    Asset,
+    Balance,
+    BalanceRule,
+    Hold,
+    HoldStatus,
+    Posting,
+)
+from huoqi.ledger.tables import accounts, assets, entries, holds, ledger_state, postings
+
+#: Ids per ``IN (...)`` list: far below SQLite's and PostgreSQL's parameter limits.
+IN_CHUNK = 5_000
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- assets and accounts -------------------------------------------------------------------
+
+
+def get_asset(connection: Connection, code: str) -> Asset | None:
+    row = connection.execute(select(assets).where(assets.c.code == code)).first()
+    return Asset(row.code, row.scale, row.name) if row else None
+
+
+def list_assets(connection: Connection) -> list[Asset]:
+    rows = connection.execute(select(assets).order_by(assets.c.code))
+    return [Asset(row.code, row.scale, row.name) for row in rows]
+
+
+def insert_asset(connection: Connection, asset: Asset) -> None:
+    connection.execute(insert(assets).values(code=asset.code, scale=asset.scale, name=asset.name))
+
+
+def _account(row: Any) -> Account:
+    return Account(
+        id=row.id,
+        code=row.code,
+        asset=row.asset,
+        kind=AccountKind(row.kind),
+        rule=BalanceRule(row.rule),
+        overdraft_limit=row.overdraft_limit,
+    )
+
+
+def _balance(row: Any) -> Balance:
+    return Balance(row.debits_posted, row.credits_posted, row.debits_pending, row.credits_pending)
+
+
+def insert_account(
+    connection: Connection,
+    *,
+    code: str,
+    asset: str,
+    kind: AccountKind,
+    rule: BalanceRule,
+    overdraft_limit: int,
+    now: datetime,
+) -> int:
+    result = connection.execute(
+        insert(accounts)
+        .values(
+            code=code,
+            asset=asset,
+            kind=kind.value,
+            rule=rule.value,
+            overdraft_limit=overdraft_limit,
+            created_at=now,
+        )
+        .returning(accounts.c.id)
+    )
+    return int(result.scalar_one())
+
+
+def insert_accounts(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Open many accounts in one statement (simulations, benchmarks, bulk onboarding)."""
+    if rows:
+        connection.execute(insert(accounts), list(rows))
+
+
+def account_by_code(connection: Connection, code: str) -> Account | None:
+    row = connection.execute(select(accounts).where(accounts.c.code == code)).first()
+    return _account(row) if row else None
+
+
+def account_by_id(connection: Connection, account_id: int) -> Account | None:
+    row = connection.execute(select(accounts).where(accounts.c.id == account_id)).first()
+    return _account(row) if row else None
+
+
+def account_ids_by_code(connection: Connection, codes: Collection[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(codes)):
+        query = select(accounts.c.code, accounts.c.id).where(accounts.c.code.in_(chunk))
+        found.update({row.code: row.id for row in connection.execute(query)})
+    return found
+
+
+def list_accounts(
+    connection: Connection, *, after_id: int = 0, limit: int = 100
+) -> list[tuple[Account, Balance]]:
+    query = select(accounts).where(accounts.c.id > after_id).order_by(accounts.c.id).limit(limit)
+    return [(_account(row), _balance(row)) for row in connection.execute(query)]
+
+
+def lock_accounts(
+    connection: Connection, account_ids: Collection[int]
+) -> dict[int, tuple[Account, Balance]]:
+    """Load accounts with their balances, locking the rows (in id order) on PostgreSQL.
+
+    On SQLite the caller already holds the writer lock (``BEGIN IMMEDIATE``).
+    """
+    loaded: dict[int, tuple[Account, Balance]] = {}
+    for chunk in _chunks(sorted(account_ids)):
+        query = (
+            select(accounts)
+            .where(accounts.c.id.in_(chunk))
+            .order_by(accounts.c.id)
+            .with_for_update()
+        )
+        for row in connection.execute(query):
+            loaded[row.id] = (_account(row), _balance(row))
+    return loaded
+
+
+def read_balance(connection: Connection, account_id: int) -> Balance | None:
+    row = connection.execute(select(accounts).where(accounts.c.id == account_id)).first()
+    return _balance(row) if row else None
+
+
+_update_balance = (
+    update(accounts)
+    .where(accounts.c.id == bindparam("b_id"))
+    .values(
+        debits_posted=bindparam("b_dp"),
+        credits_posted=bindparam("b_cp"),
+        debits_pending=bindparam("b_dq"),
+        credits_pending=bindparam("b_cq"),
+    )
+)
+
+
+def write_balances(connection: Connection, balances: Mapping[int, Balance]) -> None:
+    """Store new running totals; the rows are locked by `lock_accounts` first."""
+    if not balances:
+        return
+    rows = [
+        {
+            "b_id": account_id,
+            "b_dp": b.debits_posted,
+            "b_cp": b.credits_posted,
+            "b_dq": b.debits_pending,
+            "b_cq": b.credits_pending,
+        }
+        for account_id, b in balances.items()
+    ]
+    connection.execute(_update_balance, rows)
+
+
+# --- business date -------------------------------------------------------------------------
+
+
+def business_date(connection: Connection) -> date:
+    value = connection.execute(select(ledger_state.c.business_date)).scalar_one()
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def set_business_date(connection: Connection, new_date: date) -> None:
+    connection.execute(update(ledger_state).values(business_date=new_date))
+
+
+# --- entries and postings ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    id: int
+    fingerprint: bytes
+
+
+def entries_by_keys(connection: Connection, keys: Collection[str]) -> dict[str, StoredKey]:
+    found: dict[str, StoredKey] = {}
+    for chunk in _chunks(list(keys)):
+        query = select(entries.c.idempotency_key, entries.c.id, entries.c.fingerprint).where(
+            entries.c.idempotency_key.in_(chunk)
+        )
+        for row in connection.execute(query):
+            found[row.idempotency_key] = StoredKey(row.id, bytes(row.fingerprint))
+    return found
+
+
+def allocate_entry_ids(connection: Connection, count: int) -> list[int]:
+    """Take ``count`` fresh entry ids. The caller holds the write lock (SQLite) or uses the
+    sequence (PostgreSQL), so two writers never take the same id."""
+    if count == 0:
+        return []
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('entries', 'id')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        )
+        return [int(row[0]) for row in rows]
+    start = int(connection.execute(select(func.coalesce(func.max(entries.c.id), 0))).scalar_one())
+    return list(range(start + 1, start + 1 + count))
+
+
+def insert_entries(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        connection.execute(insert(entries), list(rows))
+
+
+def insert_postings(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        connection.execute(insert(postings), list(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    id: int
+    key: str
+    kind: str
+    memo: str
+    business_date: date
+    created_at: datetime
+    reverses_entry_id: int | None
+    hold_id: int | None
+    postings: tuple[Posting, ...]
+
+
+def get_entry(connection: Connection, entry_id: int) -> StoredEntry | None:
+    row = connection.execute(select(entries).where(entries.c.id == entry_id)).first()
+    if row is None:
+        return None
+    lines = connection.execute(
+        select(postings.c.account_id, postings.c.amount)
+        .where(postings.c.entry_id == entry_id)
+        .order_by(postings.c.id)
+    )
+    created = as_utc(row.created_at)
+    assert created is not None
+    return StoredEntry(
+        id=row.id,
+        key=row.idempotency_key,
+        kind=row.kind,
+        memo=row.memo,
+        business_date=row.business_date,
+        created_at=created,
+        reverses_entry_id=row.reverses_entry_id,
+        hold_id=row.hold_id,
+        postings=tuple(Posting(line.account_id, line.amount) for line in lines),
+    )
+
+
+def reversal_of_entry(connection: Connection, entry_id: int) -> int | None:
+    query = select(entries.c.id).where(entries.c.reverses_entry_id == entry_id)
+    value = connection.execute(query).scalar_one_or_none()
+    return int(value) if value is not None else None
+
+
+# --- holds ---------------------------------------------------------------------------------
+
+
+def _hold(row: Any) -> Hold:
+    return Hold(
+        id=row.id,
+        key=row.idempotency_key,
+        debit_account_id=row.debit_account_id,
+        credit_account_id=row.credit_account_id,
+        amount=row.amount,
+        status=HoldStatus(row.status),
+        expires_at=as_utc(row.expires_at),
+        memo=row.memo,
+        posted_amount=row.posted_amount,
+    )
+
+
+def hold_by_key(connection: Connection, key: str) -> tuple[Hold, bytes] | None:
+    row = connection.execute(select(holds).where(holds.c.idempotency_key == key)).first()
+    return (_hold(row), bytes(row.fingerprint)) if row else None
+
+
+def get_hold(connection: Connection, hold_id: int, *, lock: bool = False) -> Hold | None:
+    query = select(holds).where(holds.c.id == hold_id)
+    if lock:
+        query = query.with_for_update()
+    row = connection.execute(query).first()
+    return _hold(row) if row else None
+
+
+def insert_hold(connection: Connection, values: Mapping[str, Any]) -> int:
+    result = connection.execute(insert(holds).values(**values).returning(holds.c.id))
+    return int(result.scalar_one())
+
+
+def resolve_holds(
+    connection: Connection,
+    hold_ids: Sequence[int],
+    *,
+    status: HoldStatus,
+    now: datetime,
+    posted_amount: int | None = None,
+) -> None:
+    """Move pending holds to a final status; only pending rows change."""
+    statement = (
+        update(holds)
+        .where(holds.c.id == bindparam("h_id"), holds.c.status == HoldStatus.PENDING.value)
+        .values(status=status.value, resolved_at=now, posted_amount=posted_amount)
+    )
+    connection.execute(statement, [{"h_id": hold_id} for hold_id in hold_ids])
+
+
+def expired_holds(connection: Connection, now: datetime, limit: int) -> list[Hold]:
+    query = (
+        select(holds)
+        .where(holds.c.status == HoldStatus.PENDING.value, holds.c.expires_at <= now)
+        .order_by(holds.c.id)
+        .limit(limit)
+        .with_for_update()
+    )
+    return [_hold(row) for row in connection.execute(query)]
+
+
+def list_holds(
+    connection: Connection, *, status: HoldStatus | None = None, limit: int = 100
+) -> list[Hold]:
+    query = select(holds).order_by(holds.c.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(holds.c.status == status.value)
+    return [_hold(row) for row in connection.execute(query)]
