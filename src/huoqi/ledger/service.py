@@ -225,6 +225,21 @@ class Ledger:
             raise UnknownAccount(f"account {ref} does not exist", account=ref)
         return account
 
+    def asset(self, code: str) -> Asset:
+        with read_transaction(self.engine) as connection:
+            asset = repo.get_asset(connection, code)
+        if asset is None:
+            raise UnknownAsset(f"asset {code} does not exist", asset=code)
+        return asset
+
+    def assets(self) -> list[Asset]:
+        with read_transaction(self.engine) as connection:
+            return repo.list_assets(connection)
+
+    def accounts(self, *, after_id: int = 0, limit: int = 100) -> list[tuple[Account, Balance]]:
+        with read_transaction(self.engine) as connection:
+            return repo.list_accounts(connection, after_id=after_id, limit=limit)
+
     def balance(self, account_id: int, *, as_of: date | None = None) -> Balance:
         with read_transaction(self.engine) as connection:
             if as_of is not None:

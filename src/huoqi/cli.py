@@ -1,0 +1,113 @@
+"""The ``huoqi`` command. Every command honours ``HUOQI_DATABASE_URL``.
+
+Refusals (bad input, broken rules) print ``error[code]: what was wrong`` and exit 2;
+`report trial-balance` exits 1 when the books do not balance.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from huoqi import config
+from huoqi.cli_support import ledger_from_env
+from huoqi.errors import HuoqiError
+from huoqi.ledger.cli import app as ledger_app
+from huoqi.money import format_amount
+
+app = typer.Typer(
+    name="huoqi",
+    help="Huoqi: money-fund current account, payments and credit on one ledger.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(report_app, name="report")
+app.add_typer(ledger_app, name="ledger")
+console = Console()
+errors = Console(stderr=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Create or migrate the schema of the configured database."""
+    from huoqi.db.migrate import current, upgrade
+
+    upgrade(revision=revision)
+    console.print(f"database {_shown_url()} at revision {current()}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the configured database."""
+    from huoqi.db.migrate import current
+
+    console.print(current() or "not migrated: run `huoqi db upgrade`")
+
+
+@report_app.command("trial-balance")
+def trial_balance(
+    deep: Annotated[
+        bool, typer.Option(help="Also prove every account's totals from its postings and holds.")
+    ] = False,
+) -> None:
+    """Totals per asset; exits 1 if debits differ from credits or any account breaks its rule."""
+    ledger = ledger_from_env()
+    report = ledger.trial_balance(deep=deep)
+    scales = {asset.code: asset.scale for asset in ledger.assets()}
+    table = Table("asset", "accounts", "debits", "credits", "pending debits", "pending credits", "")
+    for totals in report.totals:
+        scale = scales.get(totals.asset, 2)
+        table.add_row(
+            totals.asset,
+            str(totals.accounts),
+            format_amount(totals.debits, scale=scale),
+            format_amount(totals.credits, scale=scale),
+            format_amount(totals.debits_pending, scale=scale),
+            format_amount(totals.credits_pending, scale=scale),
+            "[green]balanced[/]" if totals.balanced else "[red]OFF[/]",
+        )
+    console.print(table)
+    for problem in report.problems:
+        errors.print(f"[red]problem:[/] {problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+    console.print("[green]trial balance holds[/]" + (" (deep check)" if deep else ""))
+
+
+@app.command("demo")
+def demo() -> None:
+    """A short tour of the ledger on the configured database (safe to run again)."""
+    from huoqi.demo import run_demo
+
+    run_demo(console)
+
+
+def _shown_url() -> str:
+    url = config.database_url()
+    return url.split("@")[-1] if "@" in url else url
+
+
+def main() -> None:
+    """Entry point: run the command, turning refusals into clear one-line errors."""
+    try:
+        app()
+    except HuoqiError as error:
+        errors.print(f"[red]error{escape(f'[{error.code}]')}:[/] {escape(error.detail)}")
+        sys.exit(2)
+    except (OperationalError, ProgrammingError) as error:
+        errors.print(
+            f"[red]error\\[database]:[/] {escape(str(error.orig))}. "
+            f"Is {_shown_url()} reachable and migrated (`huoqi db upgrade`)?"
+        )
+        sys.exit(2)
