@@ -1,0 +1,5 @@
+"""``python -m huoqi`` is the ``huoqi`` command."""
+
+from huoqi.cli import main
+
+main()
