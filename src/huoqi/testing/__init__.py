@@ -1,0 +1,1 @@
+"""Support for tests and benchmarks (a throw-away PostgreSQL server)."""
