@@ -29,7 +29,7 @@ here is a plain function over plain data, and the database layer calls it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -185,12 +185,10 @@ class EntryRequest:
     kind: str = "transfer"
 
     def fingerprint(self) -> bytes:
-        return fingerprint(
-            "entry",
-            self.kind,
-            self.memo,
-            *sorted(f"{p.account_id}:{p.amount}" for p in self.postings),
-        )
+        """Digest of the payload; posting order does not matter, every amount does."""
+        lines = sorted([(p.account_id, p.amount) for p in self.postings])
+        text = f"entry\x1f{self.kind}\x1f{self.memo}\x1f{lines}"
+        return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def transfer(
@@ -238,22 +236,22 @@ def entry_problems(request: EntryRequest, accounts: Mapping[int, Account]) -> li
     """Everything wrong with the shape of ``request``; empty when it may be applied.
 
     Checks the key, the memo, each amount, that each account exists, and that the postings
-    balance per asset. Balance rules are checked when the entry is applied.
+    balance per asset. Balance rules are checked when the entry is applied. The common,
+    valid case runs straight through; errors are built only when something is wrong.
     """
     problems: list[HuoqiError] = []
-    for check, value in ((check_key, request.key), (check_memo, request.memo)):
-        try:
-            check(value)
-        except HuoqiError as error:
-            problems.append(error)
+    key, memo = request.key, request.memo
+    if not (isinstance(key, str) and 0 < len(key) <= MAX_KEY_LENGTH and key.isprintable()):
+        problems.append(_error_of(check_key, key))
+    if not (isinstance(memo, str) and len(memo) <= MAX_MEMO_LENGTH):
+        problems.append(_error_of(check_memo, memo))
     if len(request.postings) < 2:
         problems.append(EntryRejected("an entry needs at least two postings"))
     sums: dict[str, int] = {}
     for posting in request.postings:
-        try:
-            check_posting_amount(posting.amount)
-        except HuoqiError as error:
-            problems.append(error)
+        amount = posting.amount
+        if type(amount) is not int or amount == 0 or not -MAX_AMOUNT <= amount <= MAX_AMOUNT:
+            problems.append(_error_of(check_posting_amount, amount))
             continue
         account = accounts.get(posting.account_id)
         if account is None:
@@ -263,27 +261,51 @@ def entry_problems(request: EntryRequest, accounts: Mapping[int, Account]) -> li
                 )
             )
             continue
-        sums[account.asset] = sums.get(account.asset, 0) + posting.amount
+        sums[account.asset] = sums.get(account.asset, 0) + amount
     off = {asset: total for asset, total in sums.items() if total}
-    if off and len(sums) > 1:
-        problems.append(
-            AssetMismatch(
-                "postings mix assets "
-                + ", ".join(sorted(sums))
-                + " and do not balance within each: an entry may only move one asset "
-                "between accounts of that asset",
-                imbalance=off,
-            )
-        )
-    elif off:
-        ((asset, total),) = off.items()
-        problems.append(
-            UnbalancedEntry(
-                f"debits and credits differ by {total} minor units of {asset}",
-                imbalance=off,
-            )
-        )
+    if off:
+        problems.append(_imbalance(sums, off))
     return problems
+
+
+def _error_of(check: Callable[[object], object], value: object) -> HuoqiError:
+    try:
+        check(value)
+    except HuoqiError as error:
+        return error
+    raise AssertionError(f"{check.__name__} accepted {value!r}")
+
+
+def _imbalance(sums: Mapping[str, int], off: dict[str, int]) -> HuoqiError:
+    if len(sums) > 1:
+        return AssetMismatch(
+            "postings mix assets "
+            + ", ".join(sorted(sums))
+            + " and do not balance within each: an entry may only move one asset "
+            "between accounts of that asset",
+            imbalance=off,
+        )
+    ((asset, total),) = off.items()
+    return UnbalancedEntry(
+        f"debits and credits differ by {total} minor units of {asset}", imbalance=off
+    )
+
+
+def breaks_rule(account: Account, balance: Balance) -> bool:
+    """Fast test of `rule_breach` for the hot path (totals only grow when posting)."""
+    rule = account.rule
+    if rule is BalanceRule.DEBITS_MUST_NOT_EXCEED_CREDITS:
+        if (
+            balance.debits_posted + balance.debits_pending
+            > balance.credits_posted + account.overdraft_limit
+        ):
+            return True
+    elif rule is BalanceRule.CREDITS_MUST_NOT_EXCEED_DEBITS and (
+        balance.credits_posted + balance.credits_pending
+        > balance.debits_posted + account.overdraft_limit
+    ):
+        return True
+    return balance.debits_posted > INT64_MAX or balance.credits_posted > INT64_MAX
 
 
 def apply_postings(
@@ -304,11 +326,13 @@ def apply_postings(
             balance.credits_posted -= posting.amount
         applied.append(posting)
     for posting in applied:
-        breach = rule_breach(accounts[posting.account_id], balances[posting.account_id])
-        if breach is not None:
+        account = accounts[posting.account_id]
+        balance = balances[posting.account_id]
+        if breaks_rule(account, balance):
+            breach = rule_breach(account, balance) or f"account {account.code} breaks its rule"
             _undo_postings(balances, applied)
             error = BalanceOverflow if "overflow" in breach else InsufficientFunds
-            raise error(breach, account=accounts[posting.account_id].code)
+            raise error(breach, account=account.code)
 
 
 def _undo_postings(balances: dict[int, Balance], applied: list[Posting]) -> None:

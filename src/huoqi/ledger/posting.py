@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from huoqi.db import bulk
 from huoqi.errors import HuoqiError
 from huoqi.ledger import repository as repo
 from huoqi.ledger.domain import Account, Balance, EntryRequest, apply_postings, entry_problems
@@ -61,7 +62,6 @@ def post_entries(
     balances = {account_id: pair[1] for account_id, pair in loaded.items()}
     if pre_balances:
         balances.update(pre_balances)
-    before = {account_id: _totals(balance) for account_id, balance in balances.items()}
 
     screened = _screen(connection, requests, accounts, balances)
     if atomic:
@@ -70,11 +70,9 @@ def post_entries(
                 raise outcome
 
     entry_ids = _write_entries(connection, screened.accepted, links or {}, now)
-    changed = {
-        account_id: balance
-        for account_id, balance in balances.items()
-        if _totals(balance) != before[account_id] or account_id in (pre_balances or {})
-    }
+    changed_ids = {p.account_id for _, request, _ in screened.accepted for p in request.postings}
+    changed_ids.update(pre_balances or ())
+    changed = {account_id: balances[account_id] for account_id in changed_ids}
     repo.write_balances(connection, changed)
     return screened.resolve(entry_ids)
 
@@ -148,32 +146,28 @@ def _write_entries(
     links: Mapping[int, Link],
     now: datetime,
 ) -> list[int]:
-    business_date = repo.business_date(connection)
+    business_date = bulk.sql_date(connection, repo.business_date(connection))
+    created_at = bulk.sql_timestamp(connection, now)
     entry_ids = repo.allocate_entry_ids(connection, len(accepted))
-    entry_rows: list[dict[str, Any]] = []
-    posting_rows: list[dict[str, Any]] = []
+    entry_rows: list[tuple[Any, ...]] = []
+    posting_rows: list[tuple[Any, ...]] = []
     for entry_id, (index, request, digest) in zip(entry_ids, accepted, strict=True):
         link = links.get(index)
         entry_rows.append(
-            {
-                "id": entry_id,
-                "idempotency_key": request.key,
-                "fingerprint": digest,
-                "kind": request.kind,
-                "memo": request.memo,
-                "business_date": business_date,
-                "created_at": now,
-                "reverses_entry_id": link.reverses_entry_id if link else None,
-                "hold_id": link.hold_id if link else None,
-            }
+            (
+                entry_id,
+                request.key,
+                digest,
+                request.kind,
+                request.memo,
+                business_date,
+                created_at,
+                link.reverses_entry_id if link else None,
+                link.hold_id if link else None,
+            )
         )
         posting_rows.extend(
-            {
-                "entry_id": entry_id,
-                "account_id": posting.account_id,
-                "amount": posting.amount,
-                "business_date": business_date,
-            }
+            (entry_id, posting.account_id, posting.amount, business_date)
             for posting in request.postings
         )
     repo.insert_entries(connection, entry_rows)
@@ -191,13 +185,4 @@ class _Replay:
 def _conflict(key: str) -> IdempotencyConflict:
     return IdempotencyConflict(
         f"idempotency key {key!r} was already used for a different request", key=key
-    )
-
-
-def _totals(balance: Balance) -> tuple[int, int, int, int]:
-    return (
-        balance.debits_posted,
-        balance.credits_posted,
-        balance.debits_pending,
-        balance.credits_pending,
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
+from huoqi.db import bulk
 from huoqi.ledger.domain import (
     Account,
     AccountKind,
@@ -125,24 +126,57 @@ def list_accounts(
     return [(_account(row), _balance(row)) for row in connection.execute(query)]
 
 
+_ACCOUNT_COLUMNS = (
+    "id, code, asset, kind, rule, overdraft_limit, "
+    "debits_posted, credits_posted, debits_pending, credits_pending"
+)
+_KINDS = {kind.value: kind for kind in AccountKind}
+_RULES = {rule.value: rule for rule in BalanceRule}
+
+
 def lock_accounts(
     connection: Connection, account_ids: Collection[int]
 ) -> dict[int, tuple[Account, Balance]]:
     """Load accounts with their balances, locking the rows (in id order) on PostgreSQL.
 
-    On SQLite the caller already holds the writer lock (``BEGIN IMMEDIATE``).
+    On SQLite the caller already holds the writer lock (``BEGIN IMMEDIATE``). This runs
+    once per batch for every account the batch touches, so it talks to the driver directly.
     """
     loaded: dict[int, tuple[Account, Balance]] = {}
-    for chunk in _chunks(sorted(account_ids)):
-        query = (
-            select(accounts)
-            .where(accounts.c.id.in_(chunk))
-            .order_by(accounts.c.id)
-            .with_for_update()
-        )
-        for row in connection.execute(query):
-            loaded[row.id] = (_account(row), _balance(row))
+    ids = sorted(account_ids)
+    for chunk in _chunks(ids):
+        if bulk.is_postgres(connection):
+            rows = bulk.fetch_rows(
+                connection,
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(%s) "
+                "ORDER BY id FOR UPDATE",
+                (list(chunk),),
+            )
+        else:
+            rows = bulk.fetch_rows(
+                connection,
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id IN "
+                f"({bulk.marks(connection, len(chunk))})",
+                tuple(chunk),
+            )
+        for row in rows:
+            loaded[row[0]] = (_cached_account(row[:6]), Balance(row[6], row[7], row[8], row[9]))
     return loaded
+
+
+_account_cache: dict[tuple[Any, ...], Account] = {}
+
+
+def _cached_account(fields: tuple[Any, ...]) -> Account:
+    """Accounts are immutable, so equal rows share one `Account` (bounded cache)."""
+    account = _account_cache.get(fields)
+    if account is None:
+        if len(_account_cache) >= 1_000_000:
+            _account_cache.clear()
+        account_id, code, asset, kind, rule, limit = fields
+        account = Account(account_id, code, asset, _KINDS[kind], _RULES[rule], limit)
+        _account_cache[tuple(fields)] = account
+    return account
 
 
 def read_balance(connection: Connection, account_id: int) -> Balance | None:
@@ -150,33 +184,17 @@ def read_balance(connection: Connection, account_id: int) -> Balance | None:
     return _balance(row) if row else None
 
 
-_update_balance = (
-    update(accounts)
-    .where(accounts.c.id == bindparam("b_id"))
-    .values(
-        debits_posted=bindparam("b_dp"),
-        credits_posted=bindparam("b_cp"),
-        debits_pending=bindparam("b_dq"),
-        credits_pending=bindparam("b_cq"),
-    )
-)
-
-
 def write_balances(connection: Connection, balances: Mapping[int, Balance]) -> None:
     """Store new running totals; the rows are locked by `lock_accounts` first."""
-    if not balances:
-        return
-    rows = [
-        {
-            "b_id": account_id,
-            "b_dp": b.debits_posted,
-            "b_cp": b.credits_posted,
-            "b_dq": b.debits_pending,
-            "b_cq": b.credits_pending,
-        }
-        for account_id, b in balances.items()
-    ]
-    connection.execute(_update_balance, rows)
+    bulk.execute_many(
+        connection,
+        "UPDATE accounts SET debits_posted = ?, credits_posted = ?, "
+        "debits_pending = ?, credits_pending = ? WHERE id = ?",
+        [
+            (b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending, account_id)
+            for account_id, b in balances.items()
+        ],
+    )
 
 
 # --- business date -------------------------------------------------------------------------
@@ -203,11 +221,22 @@ class StoredKey:
 def entries_by_keys(connection: Connection, keys: Collection[str]) -> dict[str, StoredKey]:
     found: dict[str, StoredKey] = {}
     for chunk in _chunks(list(keys)):
-        query = select(entries.c.idempotency_key, entries.c.id, entries.c.fingerprint).where(
-            entries.c.idempotency_key.in_(chunk)
-        )
-        for row in connection.execute(query):
-            found[row.idempotency_key] = StoredKey(row.id, bytes(row.fingerprint))
+        if bulk.is_postgres(connection):
+            rows = bulk.fetch_rows(
+                connection,
+                "SELECT idempotency_key, id, fingerprint FROM entries "
+                "WHERE idempotency_key = ANY(%s)",
+                (list(chunk),),
+            )
+        else:
+            rows = bulk.fetch_rows(
+                connection,
+                "SELECT idempotency_key, id, fingerprint FROM entries WHERE idempotency_key IN "
+                f"({bulk.marks(connection, len(chunk))})",
+                tuple(chunk),
+            )
+        for key, entry_id, digest in rows:
+            found[key] = StoredKey(entry_id, bytes(digest))
     return found
 
 
@@ -229,14 +258,21 @@ def allocate_entry_ids(connection: Connection, count: int) -> list[int]:
     return list(range(start + 1, start + 1 + count))
 
 
-def insert_entries(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        connection.execute(insert(entries), list(rows))
+ENTRY_COLUMNS = (
+    "id", "idempotency_key", "fingerprint", "kind", "memo", "business_date", "created_at",
+    "reverses_entry_id", "hold_id",
+)  # fmt: skip
+POSTING_COLUMNS = ("entry_id", "account_id", "amount", "business_date")
 
 
-def insert_postings(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        connection.execute(insert(postings), list(rows))
+def insert_entries(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows in `ENTRY_COLUMNS` order, dates adapted with `bulk.sql_date`/`sql_timestamp`."""
+    bulk.insert_rows(connection, "entries", ENTRY_COLUMNS, rows)
+
+
+def insert_postings(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows in `POSTING_COLUMNS` order."""
+    bulk.insert_rows(connection, "postings", POSTING_COLUMNS, rows)
 
 
 @dataclass(frozen=True, slots=True)

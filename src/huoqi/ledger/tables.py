@@ -86,9 +86,25 @@ entries = Table(
     Column("memo", String(500), nullable=False, server_default=""),
     Column("business_date", Date, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("reverses_entry_id", Id, ForeignKey("entries.id"), nullable=True, unique=True),
-    Column("hold_id", Id, ForeignKey("holds.id"), nullable=True, unique=True),
+    Column("reverses_entry_id", Id, ForeignKey("entries.id"), nullable=True),
+    Column("hold_id", Id, ForeignKey("holds.id"), nullable=True),
     CheckConstraint("length(idempotency_key) > 0", name="key_not_empty"),
+    # An entry is reversed at most once and a hold resolved by at most one entry. Partial
+    # indexes: most entries are neither, and they should not pay for these indexes.
+    Index(
+        "uq_entries_reverses_entry_id",
+        "reverses_entry_id",
+        unique=True,
+        sqlite_where=text("reverses_entry_id IS NOT NULL"),
+        postgresql_where=text("reverses_entry_id IS NOT NULL"),
+    ),
+    Index(
+        "uq_entries_hold_id",
+        "hold_id",
+        unique=True,
+        sqlite_where=text("hold_id IS NOT NULL"),
+        postgresql_where=text("hold_id IS NOT NULL"),
+    ),
 )
 
 postings = Table(

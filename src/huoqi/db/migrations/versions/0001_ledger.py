@@ -186,10 +186,18 @@ def upgrade() -> None:
             ["reverses_entry_id"], ["entries.id"], name=op.f("fk_entries_reverses_entry_id_entries")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_entries")),
-        sa.UniqueConstraint("hold_id", name=op.f("uq_entries_hold_id")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_entries_idempotency_key")),
-        sa.UniqueConstraint("reverses_entry_id", name=op.f("uq_entries_reverses_entry_id")),
     )
+    with op.batch_alter_table("entries", schema=None) as batch_op:
+        for column in ("reverses_entry_id", "hold_id"):
+            batch_op.create_index(
+                f"uq_entries_{column}",
+                [column],
+                unique=True,
+                sqlite_where=sa.text(f"{column} IS NOT NULL"),
+                postgresql_where=sa.text(f"{column} IS NOT NULL"),
+            )
+
     op.create_table(
         "postings",
         sa.Column(
