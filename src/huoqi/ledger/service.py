@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from huoqi.db.engine import read_transaction, run_in_write_transaction
 from huoqi.errors import HuoqiError
+from huoqi.ledger import accounts as accounts_ops
 from huoqi.ledger import holds as holds_ops
 from huoqi.ledger import queries
 from huoqi.ledger import repository as repo
@@ -28,11 +29,9 @@ from huoqi.ledger.domain import (
     EntryRequest,
     Hold,
     HoldRequest,
-    check_key,
     reversal_of,
 )
 from huoqi.ledger.errors import (
-    AccountExists,
     AlreadyReversed,
     InvalidBusinessDate,
     UnknownAccount,
@@ -40,7 +39,6 @@ from huoqi.ledger.errors import (
     UnknownEntry,
 )
 from huoqi.ledger.posting import Link, Outcome, Posted, post_entries
-from huoqi.money import InvalidAmount
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -71,22 +69,10 @@ class Ledger:
         raise AssertionError("unreachable")
 
     def add_asset(self, code: str, *, scale: int = 2, name: str = "") -> Asset:
-        if not code or len(code) > 32 or not code.isprintable() or " " in code:
-            raise InvalidAmount(f"asset code {code!r} must be 1 to 32 characters, no spaces")
-        if not 0 <= scale <= 8:
-            raise InvalidAmount(f"asset scale must be 0 to 8 decimals, not {scale}")
-        asset = Asset(code, scale, name)
-
-        def work(connection: Connection) -> Asset:
-            existing = repo.get_asset(connection, code)
-            if existing is not None:
-                if existing != asset:
-                    raise AccountExists(f"asset {code} already exists with other settings")
-                return existing
-            repo.insert_asset(connection, asset)
-            return asset
-
-        return self._write(work)
+        """Add an asset (a currency or a fund's shares); again with the same scale: harmless."""
+        return self._write(
+            lambda connection: accounts_ops.add_asset(connection, code, scale=scale, name=name)
+        )
 
     def open_account(
         self,
@@ -98,38 +84,17 @@ class Ledger:
         overdraft_limit: int = 0,
     ) -> Account:
         """Open an account; opening the same code with the same settings again is harmless."""
-        check_key(code)
-        if (
-            isinstance(overdraft_limit, bool)
-            or not isinstance(overdraft_limit, int)
-            or (overdraft_limit < 0)
-        ):
-            raise InvalidAmount(
-                f"overdraft limit must be a non-negative integer, not {overdraft_limit!r}"
-            )
-        chosen = rule or BalanceRule.default_for(kind)
-
-        def work(connection: Connection) -> Account:
-            existing = repo.account_by_code(connection, code)
-            if existing is not None:
-                same = (existing.asset, existing.kind, existing.rule, existing.overdraft_limit)
-                if same != (asset, kind, chosen, overdraft_limit):
-                    raise AccountExists(f"account {code} already exists with other settings")
-                return existing
-            if repo.get_asset(connection, asset) is None:
-                raise UnknownAsset(f"asset {asset} does not exist", asset=asset)
-            account_id = repo.insert_account(
+        return self._write(
+            lambda connection: accounts_ops.open_account(
                 connection,
-                code=code,
+                code,
                 asset=asset,
                 kind=kind,
-                rule=chosen,
+                rule=rule,
                 overdraft_limit=overdraft_limit,
                 now=self.clock(),
             )
-            return Account(account_id, code, asset, kind, chosen, overdraft_limit)
-
-        return self._write(work)
+        )
 
     def post(self, request: EntryRequest) -> Posted:
         """Post one entry; raise its refusal. A replayed key returns the first entry."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import huoqi.ledger.tables  # noqa: F401  (registers the tables on the metadata)
+import huoqi.fund.tables
+import huoqi.ledger.tables  # noqa: F401
 from huoqi.db.engine import make_engine
 from huoqi.db.metadata import metadata
 
