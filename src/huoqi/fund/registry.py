@@ -1,0 +1,224 @@
+"""Funds, holders and holdings: who holds which fund through which ledger account.
+
+Registering a fund creates its share asset (``MMF.<code>``, unit 0.01 share) and its ledger
+accounts:
+
+* ``fund:<code>:issued`` (equity, in shares): debited with every share issued to holders
+  (confirmed purchases and daily income) and credited with every share retired, so its
+  balance always equals the shares customers hold — the daily reconciliation checks it;
+* ``fund:<code>:subscriptions`` (liability, CNY): customers' cash between payment and
+  confirmation;
+* ``fund:<code>:advance-receivable`` (asset, CNY): instant redemptions the platform has
+  advanced and the fund has not yet repaid.
+
+Platform-wide accounts: ``platform:bank`` (asset, CNY) where card payments arrive, and
+``platform:advance-pool`` (asset, CNY) which pays instant redemptions and cannot go below
+zero, funded from ``platform:equity``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from huoqi.errors import Conflict, InvalidInput, NotFound
+from huoqi.fund.tables import funds, holders, holdings
+from huoqi.ledger import accounts as ledger_accounts
+from huoqi.ledger.domain import AccountKind, BalanceRule
+
+FUND_CODE = re.compile(r"^[0-9A-Za-z]{1,16}$")
+CUSTOMER_REF = re.compile(r"^[0-9A-Za-z:_.@+-]{1,64}$")
+
+BANK = "platform:bank"
+ADVANCE_POOL = "platform:advance-pool"
+EQUITY = "platform:equity"
+
+
+class UnknownFund(NotFound):
+    code = "unknown_fund"
+    title = "Unknown fund"
+
+
+class UnknownHolder(NotFound):
+    code = "unknown_holder"
+    title = "Unknown current account"
+
+
+class FundExists(Conflict):
+    code = "fund_exists"
+    title = "Fund already registered"
+
+
+class Carry(StrEnum):
+    """How income becomes shares: every day (compound yield) or once a month (simple)."""
+
+    DAILY = "daily"
+    MONTHLY = "monthly"
+
+
+@dataclass(frozen=True, slots=True)
+class Fund:
+    id: int
+    code: str
+    name: str
+    manager: str
+    carry: Carry
+    status: str
+    share_asset: str
+    issued_account_id: int
+    pending_account_id: int
+    advance_account_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    id: int
+    customer_ref: str
+    fund_id: int
+
+
+def _fund(row: Any) -> Fund:
+    return Fund(
+        row.id,
+        row.code,
+        row.name,
+        row.manager,
+        Carry(row.carry),
+        row.status,
+        row.share_asset,
+        row.issued_account_id,
+        row.pending_account_id,
+        row.advance_account_id,
+    )
+
+
+def open_platform_accounts(connection: Connection, *, now: datetime) -> dict[str, int]:
+    """The platform's own CNY accounts (idempotent)."""
+    opened = {
+        BANK: ledger_accounts.open_account(connection, BANK, kind=AccountKind.ASSET, now=now),
+        ADVANCE_POOL: ledger_accounts.open_account(
+            connection, ADVANCE_POOL, kind=AccountKind.ASSET, now=now
+        ),
+        EQUITY: ledger_accounts.open_account(connection, EQUITY, kind=AccountKind.EQUITY, now=now),
+    }
+    return {code: account.id for code, account in opened.items()}
+
+
+def add_fund(
+    connection: Connection,
+    *,
+    code: str,
+    name: str,
+    manager: str = "",
+    carry: Carry = Carry.DAILY,
+    now: datetime,
+) -> Fund:
+    """Register a money fund; registering it again with the same settings is harmless."""
+    if not isinstance(code, str) or not FUND_CODE.match(code):
+        raise InvalidInput(f"fund code {code!r} must be 1 to 16 letters or digits")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise InvalidInput("fund name must be 1 to 200 characters")
+    carry = Carry(carry)
+    existing = find_fund(connection, code)
+    if existing is not None:
+        if (existing.name, existing.manager, existing.carry) != (name, manager, carry):
+            raise FundExists(f"fund {code} is already registered with other settings")
+        return existing
+    open_platform_accounts(connection, now=now)
+    asset = f"MMF.{code}"
+    ledger_accounts.add_asset(connection, asset, scale=2, name=f"{name} shares")
+    issued = ledger_accounts.open_account(
+        connection, f"fund:{code}:issued", asset=asset, kind=AccountKind.EQUITY,
+        rule=BalanceRule.UNLIMITED, now=now,
+    )  # fmt: skip
+    pending = ledger_accounts.open_account(
+        connection, f"fund:{code}:subscriptions", kind=AccountKind.LIABILITY, now=now
+    )
+    advance = ledger_accounts.open_account(
+        connection, f"fund:{code}:advance-receivable", kind=AccountKind.ASSET, now=now
+    )
+    connection.execute(
+        insert(funds).values(
+            code=code, name=name, manager=manager, carry=carry.value, status="open",
+            share_asset=asset, issued_account_id=issued.id, pending_account_id=pending.id,
+            advance_account_id=advance.id, created_at=now,
+        )
+    )  # fmt: skip
+    return get_fund(connection, code)
+
+
+def find_fund(connection: Connection, code: str) -> Fund | None:
+    row = connection.execute(select(funds).where(funds.c.code == code)).first()
+    return _fund(row) if row else None
+
+
+def get_fund(connection: Connection, code: str) -> Fund:
+    fund = find_fund(connection, code)
+    if fund is None:
+        raise UnknownFund(f"fund {code!r} is not registered", fund=code)
+    return fund
+
+
+def fund_by_id(connection: Connection, fund_id: int) -> Fund:
+    row = connection.execute(select(funds).where(funds.c.id == fund_id)).first()
+    if row is None:
+        raise UnknownFund(f"fund #{fund_id} is not registered", fund=fund_id)
+    return _fund(row)
+
+
+def list_funds(connection: Connection) -> list[Fund]:
+    return [_fund(row) for row in connection.execute(select(funds).order_by(funds.c.code))]
+
+
+def holding_account_code(holder_id: int, fund_code: str) -> str:
+    return f"holder:{holder_id}:{fund_code}"
+
+
+def open_holder(connection: Connection, *, customer_ref: str, fund: Fund, now: datetime) -> Holder:
+    """Open a customer's current account backed by ``fund`` (again: returns the existing one)."""
+    if not isinstance(customer_ref, str) or not CUSTOMER_REF.match(customer_ref):
+        raise InvalidInput(f"customer reference {customer_ref!r} is not valid")
+    row = connection.execute(select(holders).where(holders.c.customer_ref == customer_ref)).first()
+    if row is not None:
+        return Holder(row.id, row.customer_ref, row.fund_id)
+    holder_id = connection.execute(
+        insert(holders)
+        .values(customer_ref=customer_ref, fund_id=fund.id, created_at=now)
+        .returning(holders.c.id)
+    ).scalar_one()
+    holding_account(connection, holder_id=holder_id, fund=fund, now=now)
+    return Holder(holder_id, customer_ref, fund.id)
+
+
+def holding_account(connection: Connection, *, holder_id: int, fund: Fund, now: datetime) -> int:
+    """The ledger share account of a holder in a fund, opened on first use."""
+    found = connection.execute(
+        select(holdings.c.account_id).where(
+            holdings.c.holder_id == holder_id, holdings.c.fund_id == fund.id
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    account = ledger_accounts.open_account(
+        connection,
+        holding_account_code(holder_id, fund.code),
+        asset=fund.share_asset,
+        kind=AccountKind.LIABILITY,
+        now=now,
+    )
+    connection.execute(
+        insert(holdings).values(holder_id=holder_id, fund_id=fund.id, account_id=account.id)
+    )
+    return account.id
+
+
+def get_holder(connection: Connection, customer_ref: str) -> Holder:
+    row = connection.execute(select(holders).where(holders.c.customer_ref == customer_ref)).first()
+    if row is None:
+        raise UnknownHolder(f"no current account for {customer_ref!r}", customer=customer_ref)
+    return Holder(row.id, row.customer_ref, row.fund_id)
