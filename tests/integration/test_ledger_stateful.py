@@ -144,9 +144,7 @@ def breaks_rule(account: Opened | Account, totals: Totals) -> bool:
 
 
 def is_amount(value: object) -> bool:
-    return (
-        isinstance(value, int) and not isinstance(value, bool) and 0 < abs(value) <= MAX_AMOUNT
-    )
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < abs(value) <= MAX_AMOUNT
 
 
 def entry_payload(request: EntryRequest) -> Payload:
@@ -185,9 +183,7 @@ class Books:
             first = AssetMismatch if len(sums) > 1 else UnbalancedEntry
         return first
 
-    def moved(
-        self, totals: Mapping[int, Totals], changes: Sequence[tuple[int, Totals]]
-    ) -> Verdict:
+    def moved(self, totals: Mapping[int, Totals], changes: Sequence[tuple[int, Totals]]) -> Verdict:
         """Add ``changes`` (per account: four deltas) to ``totals`` unless a rule breaks."""
         new: dict[int, Totals] = {}
         for account_id, delta in changes:
@@ -205,13 +201,17 @@ class Books:
     ) -> Verdict:
         if request.key in keys:
             payload, entry_id = keys[request.key]
-            return Replay(entry_id) if payload == entry_payload(request) else Refuse(
-                IdempotencyConflict
+            return (
+                Replay(entry_id)
+                if payload == entry_payload(request)
+                else Refuse(IdempotencyConflict)
             )
         problem = self.shape_problem(request.postings)
         if problem is not None:
             return Refuse(problem)
-        return self.moved(totals, [(p.account_id, posted_delta(p.amount)) for p in request.postings])
+        return self.moved(
+            totals, [(p.account_id, posted_delta(p.amount)) for p in request.postings]
+        )
 
     def judge_hold(self, request: HoldRequest, now: datetime) -> Verdict | int:
         """A verdict, or the id of the hold an identical earlier request placed."""
@@ -229,24 +229,17 @@ class Books:
             return Refuse(problem)
         return self.moved(self.totals, [(debit, (0, 0, amount, 0)), (credit, (0, 0, 0, amount))])
 
-    def judge_post_hold(
-        self, hold_id: int, key: str, amount: int | None, now: datetime
-    ) -> Verdict:
+    def judge_post_hold(self, hold_id: int, key: str, amount: int | None, now: datetime) -> Verdict:
         held = self.holds.get(hold_id)
         if held is None:
             return Refuse(UnknownHold)
         planned = held.amount if amount is None else amount
-        request = hold_post_request(key, held, planned)
-        if key in self.entry_keys:
+        if key in self.entry_keys:  # a replay (or a conflict) is answered before anything else
+            request = hold_post_request(key, held, planned)
             return self.judge_entry(request, self.totals, self.entry_keys)
-        if held.status is not HoldStatus.PENDING:
-            return Refuse(HoldNotPending)
-        if held.expires_at is not None and now >= held.expires_at:
-            return Refuse(HoldExpired)
-        if amount is not None and (not is_amount(amount) or amount < 0):
-            return Refuse(InvalidAmount)
-        if planned > held.amount:
-            return Refuse(HoldExceeded)
+        problem = capture_problem(held, amount, now)
+        if problem is not None:
+            return Refuse(problem)
         return self.moved(
             self.totals,
             [
@@ -276,6 +269,19 @@ def hold_payload(request: HoldRequest) -> Payload:
         request.expires_at,
         request.memo,
     )
+
+
+def capture_problem(held: HeldFunds, amount: int | None, now: datetime) -> type[HuoqiError] | None:
+    """Why ``amount`` of ``held`` cannot be posted at ``now`` (``None``: all of it)."""
+    if held.status is not HoldStatus.PENDING:
+        return HoldNotPending
+    if held.expires_at is not None and now >= held.expires_at:
+        return HoldExpired
+    if amount is not None and (not is_amount(amount) or amount < 0):
+        return InvalidAmount
+    if amount is not None and amount > held.amount:
+        return HoldExceeded
+    return None
 
 
 def hold_post_request(key: str, held: HeldFunds, amount: int) -> EntryRequest:
@@ -337,7 +343,9 @@ def entry_requests(draw: st.DrawFn, books: Books, key: str) -> EntryRequest:
     elif shape == "unbalanced":
         last = postings[-1]
         delta = draw(st.integers(1, 500))
-        postings[-1] = Posting(last.account_id, last.amount + (2 * delta if last.amount == -delta else delta))
+        postings[-1] = Posting(
+            last.account_id, last.amount + (2 * delta if last.amount == -delta else delta)
+        )
     elif shape == "mixed":
         postings = [
             Posting(draw(st.sampled_from(books.ids_of(asset))), postings[0].amount),
@@ -371,7 +379,9 @@ def hold_requests(draw: st.DrawFn, books: Books, key: str, now: datetime) -> Hol
     elif shape in ("unknown", "same_account"):
         credit = UNKNOWN_ID if shape == "unknown" else debit
     amount = 0 if shape == "zero" else draw(amounts)
-    minutes = draw(st.integers(-5, 0) if shape == "past" else st.one_of(st.none(), st.integers(1, 120)))
+    minutes = draw(
+        st.integers(-5, 0) if shape == "past" else st.one_of(st.none(), st.integers(1, 120))
+    )
     expires_at = None if minutes is None else now + timedelta(minutes=minutes)
     memo = draw(st.sampled_from(["", "mall order 2002"]))
     return HoldRequest(key, debit, credit, amount, expires_at, memo)
@@ -407,7 +417,12 @@ class LedgerMachine(RuleBasedStateMachine):
         account = self.ledger.open_account(code, asset=asset, kind=kind, **options)
         rule = options.get("rule") or expected_rule(kind)
         limit = options.get("overdraft_limit", 0)
-        assert (account.code, account.asset, account.kind, account.rule) == (code, asset, kind, rule)
+        assert (account.code, account.asset, account.kind, account.rule) == (
+            code,
+            asset,
+            kind,
+            rule,
+        )
         assert account.overdraft_limit == limit
         opened = Opened(account.id, asset, rule, limit)
         self.books.accounts[account.id] = opened
@@ -530,11 +545,12 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         assert isinstance(outcome, list) and len(outcome) == len(requests), outcome
         ids: dict[int, int] = {}
-        for index, (request, verdict, result) in enumerate(
+        for index, (request, predicted, result) in enumerate(
             zip(requests, verdicts, outcome, strict=True)
         ):
-            if isinstance(verdict, Replay) and isinstance(verdict.entry_id, BatchRef):
-                verdict = Replay(ids[verdict.entry_id.index])
+            verdict = predicted
+            if isinstance(predicted, Replay) and isinstance(predicted.entry_id, BatchRef):
+                verdict = Replay(ids[predicted.entry_id.index])
             self.settle(request, verdict, result)
             if isinstance(verdict, Accept):
                 ids[index] = result.entry_id

@@ -393,6 +393,11 @@ class Hold:
 
 def hold_problems(request: HoldRequest, accounts: Mapping[int, Account]) -> list[HuoqiError]:
     """Everything wrong with the shape of a hold request."""
+    amount = request.amount
+    if type(amount) is int and amount < 0:
+        return [
+            InvalidAmount(f"hold amount {amount} is negative; a hold reserves a positive amount")
+        ]
     entry = transfer(
         request.key,
         debit=request.debit_account_id,
