@@ -1,0 +1,1 @@
+"""Huoqi's benchmarks: `python -m bench [name ...]` (or `make bench`)."""
