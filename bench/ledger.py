@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.report import table, write_section
 from huoqi.db import bulk
 from huoqi.db.engine import make_engine, write_transaction
 from huoqi.db.migrate import upgrade
@@ -33,8 +34,6 @@ from huoqi.ledger import accounts as ledger_accounts
 from huoqi.ledger import repository as repo
 from huoqi.ledger.domain import AccountKind, EntryRequest, transfer
 from huoqi.ledger.service import Ledger
-
-from bench.report import table, write_section
 
 WALLETS = 10_000
 BATCH = 1_000
@@ -89,7 +88,9 @@ def _books(url: str) -> tuple[Ledger, list[int]]:
     return ledger, wallets
 
 
-def _transfers(rng: random.Random, wallets: list[int], prefix: str, count: int) -> list[EntryRequest]:
+def _transfers(
+    rng: random.Random, wallets: list[int], prefix: str, count: int
+) -> list[EntryRequest]:
     made = []
     for n in range(count):
         payer, payee = rng.sample(wallets, 2)
@@ -120,10 +121,11 @@ def _raw_rate(url: str, batches: list[list[EntryRequest]]) -> float:
         business_date = bulk.sql_date(connection, repo.business_date(connection))
         created_at = bulk.sql_timestamp(connection, now)
     shift = ids[0] - 1  # the batch run's wallets start one id later (the bank comes first)
-    prepared = []
+    prepared: list[tuple[list[tuple[object, ...]], list[tuple[object, ...]]]] = []
     entry_id = 0
     for batch in batches:
-        entry_rows, posting_rows = [], []
+        entry_rows: list[tuple[object, ...]] = []
+        posting_rows: list[tuple[object, ...]] = []
         for request in batch:
             entry_id += 1
             entry_rows.append(
