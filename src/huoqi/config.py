@@ -32,3 +32,11 @@ def sqlite_synchronous() -> str:
             f"HUOQI_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, not {value}"
         )
     return value
+
+
+def eod_partition_width() -> int:
+    """Account ids per partition of the daily close (``HUOQI_EOD_PARTITION_WIDTH``)."""
+    value = os.environ.get("HUOQI_EOD_PARTITION_WIDTH", str(1 << 18))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"HUOQI_EOD_PARTITION_WIDTH must be a positive integer, not {value!r}")
+    return int(value)

@@ -70,13 +70,16 @@ def check_amount(minor: object, *, allow_zero: bool = False, shown: str | None =
     return minor
 
 
-def format_amount(minor: int, *, scale: int = 2) -> str:
-    """Show minor units as a decimal string: ``format_amount(-1234) == "-12.34"``."""
-    if scale == 0:
-        return str(minor)
+def format_amount(minor: int, *, scale: int = 2, grouped: bool = False) -> str:
+    """Show minor units as a decimal string: ``format_amount(-1234) == "-12.34"``.
+
+    ``grouped`` separates thousands for people (``1,000,000.00``); files and CSV keep the
+    plain form.
+    """
     sign = "-" if minor < 0 else ""
     whole, frac = divmod(abs(minor), 10**scale)
-    return f"{sign}{whole}.{frac:0{scale}d}"
+    shown = f"{whole:,}" if grouped else str(whole)
+    return f"{sign}{shown}.{frac:0{scale}d}" if scale else f"{sign}{shown}"
 
 
 def to_decimal(minor: int, *, scale: int = 2) -> Decimal:

@@ -30,6 +30,7 @@ from huoqi.errors import Conflict, InvalidInput, NotFound
 from huoqi.fund.tables import funds, holders, holdings
 from huoqi.ledger import accounts as ledger_accounts
 from huoqi.ledger.domain import AccountKind, BalanceRule
+from huoqi.ledger.tables import accounts as ledger_accounts_table
 
 FUND_CODE = re.compile(r"^[0-9A-Za-z]{1,16}$")
 CUSTOMER_REF = re.compile(r"^[0-9A-Za-z:_.@+-]{1,64}$")
@@ -222,3 +223,13 @@ def get_holder(connection: Connection, customer_ref: str) -> Holder:
     if row is None:
         raise UnknownHolder(f"no current account for {customer_ref!r}", customer=customer_ref)
     return Holder(row.id, row.customer_ref, row.fund_id)
+
+
+def platform_account(connection: Connection, code: str) -> int:
+    """The id of one of the platform's own accounts (`BANK`, `ADVANCE_POOL`, `EQUITY`)."""
+    found = connection.execute(
+        select(ledger_accounts_table.c.id).where(ledger_accounts_table.c.code == code)
+    ).scalar_one_or_none()
+    if found is None:
+        raise UnknownFund(f"platform account {code} is missing: register a fund first")
+    return int(found)

@@ -29,6 +29,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "fund_income",
+        sa.Column("fund_id", sa.Integer(), nullable=False),
         sa.Column("income_date", sa.Date(), nullable=False),
         sa.Column(
             "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
@@ -38,7 +39,9 @@ def upgrade() -> None:
         ),
         sa.Column("income", sa.BigInteger(), nullable=False, comment="fen, paid as shares"),
         sa.CheckConstraint("units > 0 AND income >= 0", name=op.f("ck_fund_income_amounts_sane")),
-        sa.PrimaryKeyConstraint("income_date", "account_id", name=op.f("pk_fund_income")),
+        sa.PrimaryKeyConstraint(
+            "fund_id", "income_date", "account_id", name=op.f("pk_fund_income")
+        ),
         sqlite_with_rowid=False,
     )
     op.create_table(
@@ -178,7 +181,7 @@ def upgrade() -> None:
             nullable=False,
             comment="fen, equal to share units at NAV 1.00",
         ),
-        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("idempotency_key", sa.String(length=128), nullable=False),
         sa.Column("fingerprint", sa.LargeBinary(length=16), nullable=False),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
@@ -217,6 +220,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fund_orders")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_fund_orders_idempotency_key")),
+        sa.UniqueConstraint("bank_reference", name=op.f("uq_fund_orders_bank_reference")),
     )
     with op.batch_alter_table("fund_orders", schema=None) as batch_op:
         batch_op.create_index(

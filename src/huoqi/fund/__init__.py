@@ -1,0 +1,1 @@
+"""The money-fund current account (活期宝)."""
