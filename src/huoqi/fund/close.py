@@ -6,9 +6,9 @@ For fund F and day D, in order (MISSION §3):
 1. ``confirm_purchases`` — issue the shares of purchases confirmed on D (they earn from D);
 2. ``confirm_redemptions`` — retire the shares of redemptions with trade date D (they earn
    nothing from D on) and mark the cash of redemptions paid out on D;
-3. ``snapshot`` / 4. ``plan`` / 5. ``distribute_income`` — see `huoqi.fund.income_sql`;
-6. ``settle_advances`` — the fund repays the instant redemptions it confirms on D;
-7. ``report`` — AUM, flows, income and instant use, and the reconciliation: the fund's
+3. ``plan`` / 4. ``distribute_income`` — see `huoqi.fund.income_sql`;
+5. ``settle_advances`` — the fund repays the instant redemptions it confirms on D;
+6. ``report`` — AUM, flows, income and instant use, and the reconciliation: the fund's
    issued shares equal the sum of its holders' shares, and the ledger balances.
 
 ``eod_runs`` records the last finished step; every step's writes and that record are in
@@ -41,8 +41,8 @@ from huoqi.ledger.tables import accounts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STEPS = (
-    "confirm_purchases", "confirm_redemptions", "snapshot", "plan", "distribute_income",
-    "settle_advances", "report",
+    "confirm_purchases", "confirm_redemptions", "plan", "distribute_income", "settle_advances",
+    "report",
 )  # fmt: skip
 CHUNK = 1_000
 
@@ -151,11 +151,8 @@ def close_day(
     if step < 2:
         _confirm_redemptions(engine, fund, day, now, progress)
     if step < 3:
-        income_sql.snapshot(engine, fund, day, _counter(progress, "snapshot"))
-        _finish_step(engine, fund, day, 3)
-    if step < 4:
         income_plan = income_sql.plan(engine, fund, day, rate, _counter(progress, "plan"))
-        _finish_step(engine, fund, day, 4, extra={"plan": json.dumps(income_plan.to_dict())})
+        _finish_step(engine, fund, day, 3, extra={"plan": json.dumps(income_plan.to_dict())})
     with read_transaction(engine) as connection:
         stored = connection.execute(
             select(eod_runs.c.plan).where(
@@ -163,13 +160,13 @@ def close_day(
             )
         ).scalar_one()
     income_plan = IncomePlan.from_dict(json.loads(stored))
-    if step < 5:
+    if step < 4:
         income_sql.distribute(
             engine, fund, day, income_plan, now=now,
             progress=_counter(progress, "distribute_income"),
         )  # fmt: skip
-        _finish_step(engine, fund, day, 5)
-    if step < 6:
+        _finish_step(engine, fund, day, 4)
+    if step < 5:
         _settle_advances(engine, fund, day, now)
     report = _report(engine, fund, day, income_plan)
     with write_transaction(engine) as connection:
@@ -346,7 +343,7 @@ def _confirm_redemptions(
 
 
 def _settle_advances(engine: Engine, fund: Fund, day: date, now: datetime) -> None:
-    """Step 6: the fund repays the platform the instant redemptions it confirms on ``day``."""
+    """Step 5: the fund repays the platform the instant redemptions it confirms on ``day``."""
     with write_transaction(engine) as connection:
         total = connection.execute(
             select(func.coalesce(func.sum(fund_orders.c.amount), 0)).where(
@@ -368,7 +365,7 @@ def _settle_advances(engine: Engine, fund: Fund, day: date, now: datetime) -> No
                 )],
                 now=now, atomic=True,
             )  # fmt: skip
-        _finish_step(engine, fund, day, 6, connection=connection)
+        _finish_step(engine, fund, day, 5, connection=connection)
 
 
 def _flows(connection: Connection, fund: Fund, day: date) -> dict[str, int]:
@@ -393,7 +390,7 @@ def _flows(connection: Connection, fund: Fund, day: date) -> dict[str, int]:
 
 
 def _report(engine: Engine, fund: Fund, day: date, income_plan: IncomePlan) -> dict[str, Any]:
-    """Step 7: the day's figures and the reconciliation; refuses to close if it fails."""
+    """Step 6: the day's figures and the reconciliation; refuses to close if it fails."""
     with read_transaction(engine) as connection:
         count, units, income = income_sql.income_totals(connection, fund, day)
         issued = connection.execute(

@@ -1,29 +1,31 @@
 """The income step of the daily close, as set-based SQL over partitions of accounts.
 
-Three passes, each over partitions of holding accounts by id range, each partition in its
-own transaction and marked done in ``eod_partitions`` in that same transaction, so a
-crash resumes at the first unmarked partition and a rerun changes nothing:
+Each holding's income base for day D is its shares now, plus any shares it redeemed
+instantly with a trade date after D (customers keep using their accounts while the close
+runs; those redemptions must not cost them D's income). Nothing else moves shares outside
+the close, so the base stays the same from the moment D's orders are confirmed until D's
+income is posted, and two passes can read it at different times:
 
-1. **snapshot** — copy each holding's shares at the end of day D into ``fund_income``
-   (``units``). Shares retired after D by instant redemptions (trade date after D) are
-   added back, so customers using their account while the close runs lose nothing.
-2. **plan** — read the snapshot in partitions and compute the day's `IncomePlan` (the
-   distributable total and the largest-remainder threshold); it is stored with the run,
-   so every partition, on any worker, applies the same plan.
-3. **distribute** — per partition, one UPDATE writes each account's income by the plan's
-   rule, one INSERT…SELECT writes the postings of one balanced income entry (the accounts'
-   credits and the fund's issued-shares debit), and one UPDATE…FROM adds the income to the
-   account totals. No row passes through Python.
+1. **plan** — read the bases partition by partition and compute the day's `IncomePlan`
+   (the distributable total and the largest-remainder threshold). It is stored with the
+   run, so every partition, on any worker, applies the same plan.
+2. **distribute** — per partition, in one transaction: an INSERT…SELECT writes every
+   account's income record with its income computed by the plan's rule in SQL; an
+   INSERT…SELECT writes the postings of one balanced income entry; an UPDATE…FROM adds the
+   income to the account totals; and the partition is marked done. No row passes through
+   Python, and a crash resumes at the first unmarked partition.
 
 Partitions are fixed ranges of account ids (``low_id`` = id rounded down to a multiple of
-``HUOQI_EOD_PARTITION_WIDTH``, default 262,144), so they are the same on every run
-and can go to parallel workers.
+``HUOQI_EOD_PARTITION_WIDTH``, default 262,144), so they are the same on every run and
+can go to parallel workers.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import (
@@ -50,16 +52,25 @@ from huoqi.ledger import repository as ledger_repo
 from huoqi.ledger.domain import fingerprint
 from huoqi.money import INT64_MAX
 
-SNAPSHOT, DISTRIBUTE = 3, 5  # step numbers, shared with the close's step list
+DISTRIBUTE = 4  # the close's step number, used to mark finished partitions
 
 Progress = Callable[[int], None]
+
+
+class SharesTooLarge(ValueError):
+    """An account's shares times the day's rate would overflow 64-bit arithmetic."""
 
 
 def _width() -> int:
     return config.eod_partition_width()
 
 
-_TYPES = {"day": Date, "fund": Integer, "lo": BigInteger, "hi": BigInteger, "business_date": Date}
+# Typed so that PostgreSQL does integer arithmetic (an untyped integer parameter can arrive
+# as numeric, and numeric division does not truncate).
+_TYPES = {
+    "day": Date, "business_date": Date, "fund": Integer, "lo": BigInteger, "hi": BigInteger,
+    "rate": BigInteger, "threshold": BigInteger, "tie": BigInteger, "entry": BigInteger,
+}  # fmt: skip
 
 
 def _typed(sql: str) -> TextClause:
@@ -79,85 +90,58 @@ def partitions(engine: Engine, fund: Fund) -> list[int]:
         ).one()
     if low is None:
         return []
-    first = int(low) // _width() * _width()
-    return list(range(first, int(high) + 1, _width()))
+    width = _width()
+    return list(range(int(low) // width * width, int(high) + 1, width))
 
 
-def _done(connection: Connection, fund: Fund, day: date, step: int) -> set[int]:
+def _done(connection: Connection, fund: Fund, day: date) -> set[int]:
     rows = connection.execute(
         select(eod_partitions.c.low_id).where(
             eod_partitions.c.fund_id == fund.id,
             eod_partitions.c.business_date == day,
-            eod_partitions.c.step == step,
+            eod_partitions.c.step == DISTRIBUTE,
         )
     )
     return {int(row[0]) for row in rows}
 
 
-def _mark(connection: Connection, fund: Fund, day: date, *, step: int, low: int, rows: int) -> None:
-    connection.execute(
-        insert(eod_partitions).values(
-            fund_id=fund.id, business_date=day, step=step, low_id=low, rows=rows
-        )
-    )
-
-
-_SNAPSHOT = """
-INSERT INTO fund_income (fund_id, income_date, account_id, units, income)
-SELECT :fund, :day, h.account_id,
-       a.credits_posted - a.debits_posted + COALESCE(late.amount, 0), 0
+# Shares of each holding in [lo, hi) that earn on :day (see the module note).
+_BASE = """
+SELECT h.account_id AS account_id,
+       a.credits_posted - a.debits_posted + COALESCE(late.amount, 0) AS units
 FROM holdings h
 JOIN accounts a ON a.id = h.account_id
 LEFT JOIN (
-    SELECT holder_id, SUM(amount) AS amount FROM fund_orders
-    WHERE fund_id = :fund AND kind = 'instant_redemption' AND status <> 'failed'
-      AND trade_date > :day
+    SELECT holder_id, CAST(SUM(amount) AS BIGINT) AS amount FROM fund_orders
+    WHERE fund_id = :fund AND kind = 'instant_redemption' AND trade_date > :day
+      AND status <> 'failed'
     GROUP BY holder_id
 ) late ON late.holder_id = h.holder_id
 WHERE h.fund_id = :fund AND h.account_id >= :lo AND h.account_id < :hi
-  AND a.credits_posted - a.debits_posted + COALESCE(late.amount, 0) > 0
-ORDER BY h.account_id
 """
 
 
-def snapshot(engine: Engine, fund: Fund, day: date, progress: Progress) -> int:
-    """Pass 1: record every holding's shares for ``day``; returns the accounts recorded."""
-    lows = partitions(engine, fund)
-    with read_transaction(engine) as connection:
-        done = _done(connection, fund, day, SNAPSHOT)
-    for low in lows:
-        if low not in done:
-            with write_transaction(engine) as connection:
-                if low in _done(connection, fund, day, SNAPSHOT):  # another worker did it
-                    continue
-                params = {"fund": fund.id, "day": day, "lo": low, "hi": low + _width()}
-                rows = connection.execute(_typed(_SNAPSHOT), params).rowcount
-                _mark(connection, fund, day, step=SNAPSHOT, low=low, rows=rows)
-        progress(1)
-    with read_transaction(engine) as connection:
-        return int(
-            connection.execute(
-                select(text("COALESCE(SUM(rows), 0)"))
-                .select_from(eod_partitions)
-                .where(
-                    eod_partitions.c.fund_id == fund.id,
-                    eod_partitions.c.business_date == day,
-                    eod_partitions.c.step == SNAPSHOT,
-                )
-            ).scalar_one()
-        )
+def _driver_rows(connection: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Run ``sql`` (``:name`` parameters) on the driver's cursor, for millions of rows."""
+    values = dict(params)
+    values["day"] = bulk.sql_date(connection, params["day"])
+    if bulk.is_postgres(connection):
+        sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, values)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
-def _units(
+def _bases(
     connection: Connection, fund: Fund, day: date, low: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    mark = "%s" if bulk.is_postgres(connection) else "?"
-    rows = bulk.fetch_rows(
+    rows = _driver_rows(
         connection,
-        f"SELECT account_id, units FROM fund_income WHERE fund_id = {mark} "
-        f"AND income_date = {mark} AND account_id >= {mark} AND account_id < {mark} "
-        "ORDER BY account_id",
-        (fund.id, bulk.sql_date(connection, day), low, low + _width()),
+        f"SELECT account_id, units FROM ({_BASE}) base WHERE units > 0 ORDER BY account_id",
+        {"fund": fund.id, "day": day, "lo": low, "hi": low + _width()},
     )
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
@@ -167,35 +151,37 @@ def _units(
 
 
 def plan(engine: Engine, fund: Fund, day: date, rate_e4: int, progress: Progress) -> IncomePlan:
-    """Pass 2: the day's allocation plan, computed from the snapshot partition by partition."""
+    """Pass 1: the day's allocation plan, read partition by partition (memory bounded)."""
     lows = partitions(engine, fund)
+    limit = INT64_MAX // max(rate_e4, 1)
 
     def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for low in lows:
             with read_transaction(engine) as connection:
-                ids, units = _units(connection, fund, day, low)
-            if len(ids) and int(units.max()) > INT64_MAX // max(rate_e4, 1):
-                raise OverflowError(f"an account's shares are too large for day {day}")
+                ids, units = _bases(connection, fund, day, low)
+            if len(ids) and int(units.max()) > limit:
+                raise SharesTooLarge("an account holds more shares than the close can compute")
+            progress(1)
             if len(ids):
                 yield ids, units
 
-    made = plan_income(rate_e4, chunks)
-    progress(len(lows))
-    return made
+    return plan_income(rate_e4, chunks)
 
 
-_INCOME = """
-UPDATE fund_income
-SET income = (units * :rate) / 100000000
-    + CASE WHEN (units * :rate) % 100000000 > :threshold
-             OR ((units * :rate) % 100000000 = :threshold AND account_id <= :tie)
-           THEN 1 ELSE 0 END
-WHERE fund_id = :fund AND income_date = :day AND account_id >= :lo AND account_id < :hi
+_INCOME_RECORDS = f"""
+INSERT INTO fund_income (fund_id, income_date, account_id, units, income)
+SELECT :fund, :day, account_id, units,
+       (units * :rate) / 100000000
+       + CASE WHEN (units * :rate) % 100000000 > :threshold
+                OR ((units * :rate) % 100000000 = :threshold AND account_id <= :tie)
+              THEN 1 ELSE 0 END
+FROM ({_BASE}) base
+WHERE units > 0
+ORDER BY account_id
 """
 _PARTITION_TOTAL = """
 SELECT COUNT(*), COALESCE(SUM(income), 0) FROM fund_income
 WHERE fund_id = :fund AND income_date = :day AND account_id >= :lo AND account_id < :hi
-  AND income > 0
 """
 _POSTINGS = """
 INSERT INTO postings (entry_id, account_id, amount, business_date)
@@ -216,14 +202,14 @@ def distribute(
     engine: Engine, fund: Fund, day: date, income_plan: IncomePlan, *, now: datetime,
     progress: Progress,
 ) -> None:  # fmt: skip
-    """Pass 3: write each account's income and post it, one partition per transaction."""
+    """Pass 2: write each account's income record and post it, a partition per transaction."""
     lows = partitions(engine, fund)
     with read_transaction(engine) as connection:
-        done = _done(connection, fund, day, DISTRIBUTE)
+        done = _done(connection, fund, day)
     for low in lows:
         if low not in done:
             with write_transaction(engine) as connection:
-                if low not in _done(connection, fund, day, DISTRIBUTE):
+                if low not in _done(connection, fund, day):  # another worker may have done it
                     _distribute_partition(connection, fund, day, income_plan, low=low, now=now)
         progress(1)
 
@@ -233,14 +219,12 @@ def _distribute_partition(
     now: datetime,
 ) -> None:  # fmt: skip
     params = {"fund": fund.id, "day": day, "lo": low, "hi": low + _width()}
-    connection.execute(
-        _typed(_INCOME),
-        params | {
-            "rate": income_plan.rate_e4,
-            "threshold": income_plan.threshold_remainder,
-            "tie": income_plan.tie_last_id,
-        },
-    )  # fmt: skip
+    rule = {
+        "rate": income_plan.rate_e4,
+        "threshold": income_plan.threshold_remainder,
+        "tie": income_plan.tie_last_id,
+    }
+    connection.execute(_typed(_INCOME_RECORDS), params | rule)
     count, total = connection.execute(_typed(_PARTITION_TOTAL), params).one()
     if total:
         business_date = ledger_repo.business_date(connection)
@@ -249,15 +233,14 @@ def _distribute_partition(
         ledger_repo.insert_entries(
             connection,
             [(
-                entry_id, key, _digest(key, int(total)), "income",
+                entry_id, key, fingerprint("income", key, int(total)), "income",
                 f"{fund.code} income for {day.isoformat()}",
                 bulk.sql_date(connection, business_date), bulk.sql_timestamp(connection, now),
                 None, None,
             )],
         )  # fmt: skip
         connection.execute(
-            _typed(_POSTINGS),
-            params | {"entry": entry_id, "business_date": business_date},
+            _typed(_POSTINGS), params | {"entry": entry_id, "business_date": business_date}
         )
         ledger_repo.insert_postings(
             connection,
@@ -270,11 +253,11 @@ def _distribute_partition(
             "UPDATE accounts SET debits_posted = debits_posted + ? WHERE id = ?",
             [(int(total), fund.issued_account_id)],
         )
-    _mark(connection, fund, day, step=DISTRIBUTE, low=low, rows=int(count))
-
-
-def _digest(key: str, total: int) -> bytes:
-    return fingerprint("income", key, total)
+    connection.execute(
+        insert(eod_partitions).values(
+            fund_id=fund.id, business_date=day, step=DISTRIBUTE, low_id=low, rows=int(count)
+        )
+    )
 
 
 def income_totals(connection: Connection, fund: Fund, day: date) -> tuple[int, int, int]:

@@ -131,9 +131,13 @@ def take_instant_allowance(
         if not taken:
             left = max(0, limit - used)
             noun = "daily instant limit" if whose == "your" else "instant quota for today"
+            shown = {
+                name: format_amount(value, grouped=True)
+                for name, value in (("amount", amount), ("left", left), ("limit", limit))
+            }
             raise error(
-                f"instant redemption of {format_amount(amount, grouped=True)} CNY exceeds {whose} {noun}: "
-                f"{format_amount(left, grouped=True)} of {format_amount(limit, grouped=True)} CNY left today; "
+                f"instant redemption of {shown['amount']} CNY exceeds {whose} {noun}: "
+                f"{shown['left']} of {shown['limit']} CNY left today; "
                 "a normal redemption (paid on the next trading day) has no such limit",
                 remaining=left,
                 limit=limit,

@@ -107,6 +107,7 @@ fund_orders = Table(
     ),
     Index("ix_fund_orders_due", "fund_id", "status", "confirm_date"),
     Index("ix_fund_orders_holder", "holder_id", "id"),
+    Index("ix_fund_orders_trade", "fund_id", "kind", "trade_date"),
 )
 
 instant_usage = Table(

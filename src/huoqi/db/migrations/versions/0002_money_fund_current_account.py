@@ -227,6 +227,9 @@ def upgrade() -> None:
             "ix_fund_orders_due", ["fund_id", "status", "confirm_date"], unique=False
         )
         batch_op.create_index("ix_fund_orders_holder", ["holder_id", "id"], unique=False)
+        batch_op.create_index(
+            "ix_fund_orders_trade", ["fund_id", "kind", "trade_date"], unique=False
+        )
 
     op.create_table(
         "holdings",
@@ -252,6 +255,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("holdings")
     with op.batch_alter_table("fund_orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_fund_orders_trade")
         batch_op.drop_index("ix_fund_orders_holder")
         batch_op.drop_index("ix_fund_orders_due")
 
