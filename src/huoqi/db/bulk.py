@@ -39,9 +39,25 @@ def sql_timestamp(connection: Connection, value: datetime) -> Any:
 
 
 def insert_rows(
-    connection: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    connection: Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    pg_types: Sequence[str] | None = None,
 ) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order).
+
+    On PostgreSQL, given the columns' types, the rows travel as one array per column in a
+    single ``INSERT … SELECT FROM unnest(…)``: one statement instead of one per row.
+    """
     if not rows:
+        return
+    if pg_types is not None and is_postgres(connection):
+        arrays = ", ".join(f"%s::{kind}[]" for kind in pg_types)
+        statement = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+        columns_of_rows = tuple(list(column) for column in zip(*rows, strict=True))
+        connection.exec_driver_sql(statement, columns_of_rows)
         return
     statement = (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks(connection, len(columns))})"

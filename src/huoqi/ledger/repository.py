@@ -186,14 +186,25 @@ def read_balance(connection: Connection, account_id: int) -> Balance | None:
 
 def write_balances(connection: Connection, balances: Mapping[int, Balance]) -> None:
     """Store new running totals; the rows are locked by `lock_accounts` first."""
+    rows = [
+        (b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending, account_id)
+        for account_id, b in balances.items()
+    ]
+    if bulk.is_postgres(connection) and len(rows) > 1:
+        # one statement for the whole batch rather than one round of the protocol per account
+        connection.exec_driver_sql(
+            "UPDATE accounts SET debits_posted = v.dp, credits_posted = v.cp, "
+            "debits_pending = v.dpe, credits_pending = v.cpe FROM unnest("
+            "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]"
+            ") AS v(dp, cp, dpe, cpe, id) WHERE accounts.id = v.id",
+            tuple(list(column) for column in zip(*rows, strict=True)),
+        )
+        return
     bulk.execute_many(
         connection,
         "UPDATE accounts SET debits_posted = ?, credits_posted = ?, "
         "debits_pending = ?, credits_pending = ? WHERE id = ?",
-        [
-            (b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending, account_id)
-            for account_id, b in balances.items()
-        ],
+        rows,
     )
 
 
@@ -262,17 +273,21 @@ ENTRY_COLUMNS = (
     "id", "idempotency_key", "fingerprint", "kind", "memo", "business_date", "created_at",
     "reverses_entry_id", "hold_id",
 )  # fmt: skip
+ENTRY_PG_TYPES = (
+    "bigint", "text", "bytea", "text", "text", "date", "timestamptz", "bigint", "bigint",
+)  # fmt: skip
 POSTING_COLUMNS = ("entry_id", "account_id", "amount", "business_date")
+POSTING_PG_TYPES = ("bigint", "bigint", "bigint", "date")
 
 
 def insert_entries(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Rows in `ENTRY_COLUMNS` order, dates adapted with `bulk.sql_date`/`sql_timestamp`."""
-    bulk.insert_rows(connection, "entries", ENTRY_COLUMNS, rows)
+    bulk.insert_rows(connection, "entries", ENTRY_COLUMNS, rows, pg_types=ENTRY_PG_TYPES)
 
 
 def insert_postings(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Rows in `POSTING_COLUMNS` order."""
-    bulk.insert_rows(connection, "postings", POSTING_COLUMNS, rows)
+    bulk.insert_rows(connection, "postings", POSTING_COLUMNS, rows, pg_types=POSTING_PG_TYPES)
 
 
 @dataclass(frozen=True, slots=True)
