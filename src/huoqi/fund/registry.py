@@ -21,12 +21,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
 from huoqi.errors import Conflict, InvalidInput, NotFound
+from huoqi.fund.domain import Carry as Carry  # noqa: PLC0414 (re-exported)
 from huoqi.fund.tables import funds, holders, holdings
 from huoqi.ledger import accounts as ledger_accounts
 from huoqi.ledger.domain import AccountKind, BalanceRule
@@ -53,13 +53,6 @@ class UnknownHolder(NotFound):
 class FundExists(Conflict):
     code = "fund_exists"
     title = "Fund already registered"
-
-
-class Carry(StrEnum):
-    """How income becomes shares: every day (compound yield) or once a month (simple)."""
-
-    DAILY = "daily"
-    MONTHLY = "monthly"
 
 
 @dataclass(frozen=True, slots=True)
