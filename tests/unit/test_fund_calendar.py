@@ -209,6 +209,15 @@ def test_library_data_wins_over_an_extension_it_already_covers() -> None:
     assert extended.last_day == calendar.library_last_day
 
 
+def test_extension_takes_dates_only() -> None:
+    with pytest.raises(InvalidInput, match="must be dates"):
+        TradingCalendar(
+            extra_holidays=[datetime(2027, 1, 1, tzinfo=UTC)], extend_to=date(2027, 2, 1)
+        )
+    with pytest.raises(InvalidInput, match="must be dates"):
+        TradingCalendar(extend_to="2027-12-31")  # type: ignore[arg-type]
+
+
 def test_extra_holiday_beyond_the_extension_is_refused() -> None:
     last = calendar.library_last_day
     with pytest.raises(InvalidInput, match="after the end of the extension"):

@@ -103,6 +103,8 @@ class TradingCalendar:
     def __init__(self, extra_holidays: Iterable[date] = (), extend_to: date | None = None):
         sessions, library_last = _exchange_sessions()
         holidays = frozenset(extra_holidays)
+        if any(_not_a_day(day) for day in (*holidays, extend_to) if day is not None):
+            raise InvalidInput("extend_to and extra holidays must be dates (no times)")
         last = max(library_last, extend_to) if extend_to is not None else library_last
         late = sorted(day for day in holidays if day > last)
         if late:
@@ -208,6 +210,10 @@ def shanghai_time(at: datetime) -> datetime:
             f"{at.isoformat()} has no time zone; give one (e.g. +08:00 for Shanghai)"
         )
     return at.astimezone(SHANGHAI)
+
+
+def _not_a_day(value: object) -> bool:
+    return not isinstance(value, date) or isinstance(value, datetime)
 
 
 def _days_between(first: date, last: date) -> Iterable[date]:
