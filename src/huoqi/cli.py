@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from huoqi import config
 from huoqi.cli_support import ledger_from_env
 from huoqi.errors import HuoqiError
+from huoqi.fund.cli import eod_app, fund_app
 from huoqi.ledger.cli import app as ledger_app
 from huoqi.money import format_amount
 
@@ -28,10 +29,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+bench_app = typer.Typer(help="Built-in benchmarks.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(report_app, name="report")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(fund_app, name="fund")
+app.add_typer(eod_app, name="eod")
+app.add_typer(bench_app, name="bench")
 console = Console()
 errors = Console(stderr=True)
 
@@ -83,6 +88,50 @@ def trial_balance(
     if not report.ok:
         raise typer.Exit(1)
     console.print("[green]trial balance holds[/]" + (" (deep check)" if deep else ""))
+
+
+@bench_app.command("eod")
+def bench_eod(
+    accounts: Annotated[int, typer.Option("--accounts", min=1, help="Funded accounts.")],
+    url: Annotated[
+        str | None, typer.Option("--url", help="A fresh database (default: a temporary file).")
+    ] = None,
+) -> None:
+    """Time the close of one day over N funded accounts; last line accounts_per_second=N."""
+    from huoqi.fund.benchmark import run_eod_bench
+
+    timing = run_eod_bench(accounts, url)
+    console.print(
+        f"closed one day for {timing.accounts:,} accounts in {timing.seconds:.2f} s, "
+        f"distributing {format_amount(timing.income)} CNY"
+    )
+    print(f"accounts_per_second={timing.accounts_per_second}")
+
+
+@app.command("simulate")
+def simulate(
+    users: Annotated[int, typer.Option("--users", min=1, help="Customers to simulate.")],
+    days: Annotated[int, typer.Option("--days", min=1, help="Days of history, ending yesterday.")],
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same history.")] = 1,
+) -> None:
+    """Build a realistic current-account history, closing every day, into the database."""
+    from rich.progress import Progress
+
+    from huoqi.db.engine import make_engine
+    from huoqi.fund.simulate import simulate as run
+
+    engine = make_engine()
+    with Progress(console=errors) as bar:
+        task = bar.add_task("simulating days", total=days)
+        summary = run(
+            engine, users=users, days=days, seed=seed, progress=lambda _day: bar.advance(task)
+        )
+    console.print(
+        f"{summary.users:,} customers, {summary.first_day} to {summary.last_day}: "
+        f"{summary.purchases:,} purchases ({summary.declined:,} declined by the bank), "
+        f"{summary.redemptions:,} normal and {summary.instant:,} instant redemptions, "
+        f"{summary.refused:,} requests refused, {summary.days_closed:,} fund-days closed"
+    )
 
 
 @app.command("demo")

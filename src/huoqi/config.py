@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 DEFAULT_SQLITE_PATH = Path("var") / "huoqi.db"
@@ -40,3 +41,18 @@ def eod_partition_width() -> int:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"HUOQI_EOD_PARTITION_WIDTH must be a positive integer, not {value!r}")
     return int(value)
+
+
+def sse_extension() -> tuple[date | None, tuple[date, ...]]:
+    """The operator's extension of the exchange calendar beyond the library's data.
+
+    ``HUOQI_SSE_EXTEND_TO=2027-12-31`` and ``HUOQI_SSE_EXTRA_HOLIDAYS=2027-01-01,...``.
+    """
+    extend_to = os.environ.get("HUOQI_SSE_EXTEND_TO", "").strip()
+    holidays = os.environ.get("HUOQI_SSE_EXTRA_HOLIDAYS", "").strip()
+    try:
+        last = date.fromisoformat(extend_to) if extend_to else None
+        closed = tuple(date.fromisoformat(d.strip()) for d in holidays.split(",") if d.strip())
+    except ValueError as error:
+        raise ValueError(f"HUOQI_SSE_EXTEND_TO / HUOQI_SSE_EXTRA_HOLIDAYS: {error}") from None
+    return last, closed

@@ -62,17 +62,21 @@ def load_funded_holders(
                 holding_rows.append((holder_id, fund.id, account_id))
                 posting_rows.append((entry_id, account_id, -units, business_date))
             bulk.insert_rows(
-                connection, "holders", ("id", "customer_ref", "fund_id", "created_at"), holder_rows
-            )
+                connection, "holders", ("id", "customer_ref", "fund_id", "created_at"),
+                holder_rows, pg_types=("bigint", "text", "integer", "timestamptz"),
+            )  # fmt: skip
             bulk.insert_rows(
                 connection, "accounts",
                 ("id", "code", "asset", "kind", "rule", "overdraft_limit", "debits_posted",
                  "credits_posted", "debits_pending", "credits_pending", "created_at"),
                 account_rows,
+                pg_types=("bigint", "text", "text", "text", "text", "bigint", "bigint", "bigint",
+                          "bigint", "bigint", "timestamptz"),
             )  # fmt: skip
             bulk.insert_rows(
-                connection, "holdings", ("holder_id", "fund_id", "account_id"), holding_rows
-            )
+                connection, "holdings", ("holder_id", "fund_id", "account_id"), holding_rows,
+                pg_types=("bigint", "integer", "bigint"),
+            )  # fmt: skip
             ledger_repo.insert_postings(connection, posting_rows)
         ledger_repo.insert_postings(
             connection, [(entry_id, fund.issued_account_id, total, business_date)]

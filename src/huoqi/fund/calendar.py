@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from huoqi import config
 from huoqi.errors import InvalidInput
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -197,8 +198,14 @@ class TradingCalendar:
 
 @functools.cache
 def default_calendar() -> TradingCalendar:
-    """The library's XSHG calendar, built once per process."""
-    return TradingCalendar()
+    """The library's XSHG calendar, built once per process, with the operator's extension.
+
+    When the exchange publishes next year's holidays before the library has them, set
+    ``HUOQI_SSE_EXTEND_TO`` (the last day to cover) and ``HUOQI_SSE_EXTRA_HOLIDAYS`` (the
+    published closed weekdays, comma-separated ``YYYY-MM-DD``).
+    """
+    extend_to, holidays = config.sse_extension()
+    return TradingCalendar(extra_holidays=holidays, extend_to=extend_to)
 
 
 def shanghai_time(at: datetime) -> datetime:

@@ -11,7 +11,7 @@ import csv
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,11 +21,13 @@ from rich.table import Table
 from huoqi.cli_support import parse_date
 from huoqi.db.engine import make_engine
 from huoqi.errors import InvalidInput
-from huoqi.fund.close import STEPS, status
-from huoqi.fund.rates import MAX_FILE_BYTES
-from huoqi.fund.registry import Carry
-from huoqi.fund.service import FundDesk
+from huoqi.fund.domain import Carry
 from huoqi.money import format_amount
+
+if TYPE_CHECKING:
+    from huoqi.fund.service import FundDesk
+
+MAX_FILE_BYTES = 5_000_000  # an income file is a few hundred lines; refuse anything huge
 
 fund_app = typer.Typer(help="Money funds, their daily income and yields.", no_args_is_help=True)
 income_app = typer.Typer(help="Daily income per 10,000 shares.", no_args_is_help=True)
@@ -36,6 +38,10 @@ errors = Console(stderr=True)
 
 
 def desk() -> FundDesk:
+    # imported here: the calendar library takes a second to load, and most commands
+    # (`huoqi ledger ...`) never need it
+    from huoqi.fund.service import FundDesk
+
     return FundDesk(make_engine())
 
 
@@ -115,6 +121,8 @@ def eod_run(
     fund: Annotated[str | None, typer.Option("--fund", help="Only this fund.")] = None,
 ) -> None:
     """Close the day (and any open days before it, in order) for every fund or one."""
+    from huoqi.fund.close import STEPS
+
     through: date = parse_date(day)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f}"),
@@ -142,6 +150,8 @@ def eod_run(
 @eod_app.command("status")
 def eod_status() -> None:
     """Per fund: the last closed day, a close in progress, the next day to close."""
+    from huoqi.fund.close import status
+
     table = Table("fund", "last closed", "in progress", "next")
     for row in status(make_engine()):
         table.add_row(row["fund"], row["last_closed"] or "-", row["running"] or "-", row["next"])

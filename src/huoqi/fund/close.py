@@ -92,7 +92,7 @@ def _as_date(value: Any) -> date:
 
 def first_day(connection: Connection, fund: Fund) -> date:
     """The first day a fund can be closed: the day it was registered (Asia/Shanghai)."""
-    created = connection.execute(
+    created: datetime | str = connection.execute(
         select(funds.c.created_at).where(funds.c.id == fund.id)
     ).scalar_one()
     if isinstance(created, str):

@@ -67,7 +67,7 @@ def _width() -> int:
 
 # Typed so that PostgreSQL does integer arithmetic (an untyped integer parameter can arrive
 # as numeric, and numeric division does not truncate).
-_TYPES = {
+_TYPES: dict[str, Any] = {
     "day": Date, "business_date": Date, "fund": Integer, "lo": BigInteger, "hi": BigInteger,
     "rate": BigInteger, "threshold": BigInteger, "tie": BigInteger, "entry": BigInteger,
 }  # fmt: skip
@@ -150,20 +150,40 @@ def _bases(
     return table[:, 0].copy(), table[:, 1].copy()
 
 
+# The plan reads the bases up to three times; up to this many accounts they are kept in
+# memory after the first read (16 bytes each: 320 MB at most), beyond it each pass streams
+# from the database again, so memory stays bounded at any size.
+KEEP_IN_MEMORY = 20_000_000
+
+
 def plan(engine: Engine, fund: Fund, day: date, rate_e4: int, progress: Progress) -> IncomePlan:
     """Pass 1: the day's allocation plan, read partition by partition (memory bounded)."""
     lows = partitions(engine, fund)
     limit = INT64_MAX // max(rate_e4, 1)
+    kept: list[tuple[np.ndarray, np.ndarray]] = []
+    complete = False
 
-    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def read() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        nonlocal complete
+        held = 0
         for low in lows:
             with read_transaction(engine) as connection:
                 ids, units = _bases(connection, fund, day, low)
             if len(ids) and int(units.max()) > limit:
                 raise SharesTooLarge("an account holds more shares than the close can compute")
             progress(1)
+            held += len(ids)
+            if held <= KEEP_IN_MEMORY:
+                kept.append((ids, units))
             if len(ids):
                 yield ids, units
+        complete = held <= KEEP_IN_MEMORY
+
+    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if complete:
+            return (pair for pair in kept if len(pair[0]))
+        kept.clear()
+        return read()
 
     return plan_income(rate_e4, chunks)
 

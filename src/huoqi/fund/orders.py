@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -37,7 +36,6 @@ from huoqi.ledger.errors import InsufficientFunds
 from huoqi.ledger.posting import post_entries
 from huoqi.money import check_amount, format_amount
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MINIMUM_PURCHASE = 100  # 1.00 CNY
 
 
@@ -276,7 +274,8 @@ def instant_redeem(
     prior = _replay(connection, key, digest)
     if prior is not None:
         return prior
-    day = _aware(at).astimezone(SHANGHAI).date()
+    dates = default_calendar().instant_redemption_dates(_aware(at))
+    day = dates.limit_date
     account = registry.holding_account(connection, holder_id=holder.id, fund=fund, now=at)
     take_instant_allowance(connection, day=day, fund_id=fund.id, holder_id=holder.id, amount=amount)
     pool = registry.platform_account(connection, registry.ADVANCE_POOL)
@@ -297,11 +296,11 @@ def instant_redeem(
                 "(paid on the next trading day) is open"
             ) from short
         raise _not_enough_shares(amount) from short
-    settle = default_calendar().next_trading_day(day)
     return _insert(
         connection, holder_id=holder.id, fund_id=fund.id, kind="instant_redemption",
         amount=amount, status="paid", idempotency_key=key, fingerprint=digest,
-        requested_at=at, trade_date=day, confirm_date=settle, payout_date=day, updated_at=at,
+        requested_at=at, trade_date=day, confirm_date=dates.settlement_date, payout_date=day,
+        updated_at=at,
     )  # fmt: skip
 
 

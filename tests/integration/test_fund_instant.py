@@ -1,0 +1,106 @@
+"""Instant redemptions: the daily limit, the platform quota, and no race past either."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+from fund_story import at, state, story
+from sqlalchemy import Engine, text
+
+from huoqi.errors import HuoqiError
+from huoqi.fund.limits import InstantLimitReached, InstantQuotaExhausted
+from huoqi.ledger.service import Ledger
+
+
+def funded(engine: Engine, customers: list[str], fen: int):  # type: ignore[no-untyped-def]
+    s = story(engine)
+    for name in customers:
+        s.desk.open_holder(name, "MMF1")
+        s.clock.now = at(2, 9)
+        s.buy(name, fen, key=f"{name}-buy")
+    s.clock.now = at(4, 1)
+    s.desk.close(date(2026, 11, 3))  # purchases confirmed on the 3rd
+    s.clock.now = at(4, 10)
+    return s
+
+
+def usage(engine: Engine) -> dict[tuple[int, int], int]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT fund_id, holder_id, amount FROM instant_usage")
+        ).all()
+    return {(int(f), int(h)): int(a) for f, h, a in rows}
+
+
+def test_ten_thousand_yuan_pass_and_one_fen_more_is_refused(engine: Engine) -> None:
+    s = funded(engine, ["alice"], 3_000_000)
+    first = s.desk.redeem("alice", 600_000, key="i1", instant=True)
+    second = s.desk.redeem("alice", 400_000, key="i2", instant=True)  # 10,000.00 in all
+    assert (first.status, second.status) == ("paid", "paid")
+    before = state(engine)
+    with pytest.raises(InstantLimitReached) as refused:
+        s.desk.redeem("alice", 1, key="i3", instant=True)
+    assert "0.00 of 10,000.00 CNY left today" in refused.value.detail
+    assert "normal redemption" in refused.value.detail
+    assert state(engine) == before
+    s.clock.now = at(5, 0, 1)  # a new day, a new allowance
+    assert s.desk.redeem("alice", 1, key="i4", instant=True).status == "paid"
+    assert Ledger(engine).trial_balance(deep=True).ok
+
+
+def test_the_platform_quota_is_shared_by_everyone(engine: Engine) -> None:
+    s = funded(engine, ["a", "b"], 2_000_000)
+    s.desk.set_instant_limits(platform_daily=1_500_000)
+    s.desk.redeem("a", 1_000_000, key="a-i", instant=True)
+    with pytest.raises(InstantQuotaExhausted, match=r"5,000\.00 of 15,000\.00 CNY left"):
+        s.desk.redeem("b", 600_000, key="b-i", instant=True)
+    assert s.desk.redeem("b", 500_000, key="b-i2", instant=True).status == "paid"
+
+
+def test_the_advance_is_repaid_at_the_next_trading_days_close(engine: Engine) -> None:
+    s = funded(engine, ["a"], 2_000_000)
+    # Friday evening: the platform's own redemption from the fund trades on Monday the 9th
+    # (15:00 rule) and the fund repays the advance the next trading day, Tuesday the 10th
+    s.clock.now = at(6, 20)
+    order = s.desk.redeem("a", 300_000, key="fri", instant=True)
+    assert (order.trade_date, order.confirm_date) == (date(2026, 11, 6), date(2026, 11, 10))
+    s.clock.now = at(11, 1)
+    closed = {r.day: r.report for r in s.desk.close(date(2026, 11, 10))}
+    assert closed[date(2026, 11, 9)]["advances_repaid"] == 0
+    assert closed[date(2026, 11, 10)]["advances_repaid"] == 300_000
+    ledger = Ledger(engine)
+    with engine.connect() as connection:
+        receivable = connection.execute(
+            text("SELECT debits_posted - credits_posted FROM accounts WHERE code = :c"),
+            {"c": "fund:MMF1:advance-receivable"},
+        ).scalar_one()
+    assert receivable == 0
+    assert ledger.trial_balance(deep=True).ok
+
+
+@pytest.mark.parametrize("workers", [8])
+def test_concurrent_instant_redemptions_never_pass_the_limit(engine: Engine, workers: int) -> None:
+    s = funded(engine, ["alice"], 5_000_000)
+    results: list[object] = []
+    start = threading.Barrier(workers)
+
+    def redeem(n: int) -> None:
+        start.wait()
+        try:
+            results.append(s.desk.redeem("alice", 300_000, key=f"race-{n}", instant=True))
+        except HuoqiError as error:
+            results.append(error)
+
+    threads = [threading.Thread(target=redeem, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    paid = [r for r in results if not isinstance(r, HuoqiError)]
+    refused = [r for r in results if isinstance(r, HuoqiError)]
+    assert len(paid) == 3 and all(isinstance(r, InstantLimitReached) for r in refused)
+    holder_usage = [v for (f, h), v in usage(engine).items() if h != 0]
+    assert holder_usage == [900_000]
+    assert Ledger(engine).trial_balance(deep=True).ok
