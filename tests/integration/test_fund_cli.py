@@ -109,6 +109,10 @@ def test_eod_run_refuses_a_day_without_income_then_closes_and_reports_status(
     assert "already closed" in again.stdout
     status = cli("eod", "status").stdout
     assert "000198" in status and day in status
+    file.write_text(f"date,income_per_10k\n{day},0.7000\n")
+    changed = cli("fund", "income", "import", "--code", "000198", str(file), ok=False)
+    assert changed.returncode == 2 and "error[closed_day_changed]" in changed.stderr
+    assert rates(cli)[-1][1] == 6512  # the closed day keeps its figure
 
 
 def test_bench_eod_prints_its_figure_last(cli: Huoqi) -> None:

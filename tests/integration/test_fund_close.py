@@ -194,3 +194,43 @@ def test_allocations_sum_to_the_distributable_total_with_ties_by_account_id(
     assert closed.report["income_distributed"] == 30_000 * RATE_E4 // 10**8 == 1
     got = {name: income_of(engine, account_of(engine, name)) for name in "xyz"}
     assert [got[n][date(2026, 11, 3)] for n in "xyz"] == [1, 0, 0]
+
+
+def test_switching_funds_moves_every_share_and_the_income_follows(engine: Engine) -> None:
+    s = story(engine)
+    s.desk.add_fund(code="MMF2", name="Huoqi Money Fund Two")
+    lines = "\n".join(f"2026-11-{day:02d},0.7000" for day in range(1, 31))
+    s.desk.import_income("MMF2", f"date,income_per_10k\n{lines}\n")
+    s.desk.open_holder("alice", "MMF1")
+    s.clock.now = at(2, 10)
+    s.buy("alice", 1_000_000, key="alice-1")  # confirmed Tuesday the 3rd in MMF1
+    s.clock.now = at(9, 1)
+    s.desk.close(date(2026, 11, 8))
+    s.clock.now = at(9, 10)  # Monday: redemption trades today, pays Tuesday
+    moved = s.desk.switch_fund("alice", "MMF2", key="switch-1")
+    assert moved.redemption is not None and moved.purchase is not None
+    assert moved.redemption.amount == moved.purchase.amount > 1_000_000  # with the income
+    assert (moved.purchase.trade_date, moved.purchase.confirm_date) == (
+        date(2026, 11, 10), date(2026, 11, 11)
+    )  # fmt: skip
+    assert s.desk.switch_fund("alice", "MMF2", key="switch-1") == moved  # a replay
+    s.clock.now = at(13, 1)
+    s.desk.close(date(2026, 11, 12))
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT f.code, MIN(i.income_date), MAX(i.income_date), MIN(i.units) "
+                "FROM fund_income i JOIN funds f ON f.id = i.fund_id GROUP BY f.code"
+            )
+        ).all()
+        statuses = dict(
+            connection.execute(text("SELECT kind, status FROM fund_orders WHERE id > 1")).all()
+        )
+    earned = {code: (str(first), str(last), units) for code, first, last, units in rows}
+    assert earned["MMF1"][:2] == ("2026-11-03", "2026-11-08")  # nothing from the trade date
+    assert earned["MMF2"][:2] == ("2026-11-11", "2026-11-12")  # from the confirmation
+    assert earned["MMF2"][2] == moved.purchase.amount
+    assert statuses == {"redemption": "paid", "purchase": "confirmed"}
+    ledger = Ledger(engine)
+    assert ledger.balance(ledger.account("platform:bank").id).net_posted == 0
+    assert ledger.trial_balance(deep=True).ok

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from huoqi.db.engine import read_transaction, write_transaction
 from huoqi.errors import RuleViolation
-from huoqi.fund import income_sql, registry
+from huoqi.fund import income_sql, registry, switch
 from huoqi.fund.income import IncomePlan
 from huoqi.fund.registry import Fund
 from huoqi.fund.tables import eod_runs, fund_orders, fund_rates, funds, holdings
@@ -326,16 +326,24 @@ def _confirm_redemptions(
                     .values(status="confirmed", updated_at=now)
                 )
             else:
-                connection.execute(
-                    update(fund_orders)
-                    .where(
-                        fund_orders.c.fund_id == fund.id,
-                        fund_orders.c.kind == "redemption",
-                        fund_orders.c.status == "confirmed",
-                        fund_orders.c.payout_date <= day,
+                paying = [
+                    int(order_id)
+                    for order_id in connection.execute(
+                        select(fund_orders.c.id).where(
+                            fund_orders.c.fund_id == fund.id,
+                            fund_orders.c.kind == "redemption",
+                            fund_orders.c.status == "confirmed",
+                            fund_orders.c.payout_date <= day,
+                        )
+                    ).scalars()
+                ]
+                if paying:
+                    connection.execute(
+                        update(fund_orders)
+                        .where(fund_orders.c.id.in_(paying))
+                        .values(status="paid", updated_at=now)
                     )
-                    .values(status="paid", updated_at=now)
-                )
+                    switch.pay_switch_purchases(connection, redemption_ids=paying, day=day, now=now)
                 _finish_step(engine, fund, day, 2, connection=connection)
                 return
         done += len(due)

@@ -136,14 +136,14 @@ def _replay(connection: Connection, key: str, digest: bytes) -> Order | None:
     return _order(row)
 
 
-def _insert(connection: Connection, **values: Any) -> Order:
+def insert_order(connection: Connection, **values: Any) -> Order:
     order_id = connection.execute(
         insert(fund_orders).values(**values).returning(fund_orders.c.id)
     ).scalar_one()
     return get_order(connection, order_id)
 
 
-def _open_fund(fund: Fund) -> None:
+def check_open(fund: Fund) -> None:
     if fund.status != "open":
         raise FundClosed(f"fund {fund.code} is {fund.status}; it takes no new requests")
 
@@ -174,10 +174,10 @@ def purchase(
             f"a purchase must be at least {format_amount(MINIMUM_PURCHASE, grouped=True)} CNY, "
             f"not {format_amount(amount, grouped=True)}"
         )
-    _open_fund(fund)
+    check_open(fund)
     registry.holding_account(connection, holder_id=holder.id, fund=fund, now=at)
     dates = default_calendar().purchase_dates(_aware(at))
-    return _insert(
+    return insert_order(
         connection, holder_id=holder.id, fund_id=fund.id, kind="purchase", amount=amount,
         status="awaiting_payment", idempotency_key=key, fingerprint=digest, requested_at=at,
         trade_date=dates.trade_date, confirm_date=dates.confirm_date, payout_date=None,
@@ -254,7 +254,7 @@ def redeem(
         )  # fmt: skip
     except InsufficientFunds as short:
         raise _not_enough_shares(amount) from short
-    return _insert(
+    return insert_order(
         connection, holder_id=holder.id, fund_id=fund.id, kind="redemption", amount=amount,
         status="requested", idempotency_key=key, fingerprint=digest, requested_at=at,
         trade_date=dates.trade_date, confirm_date=dates.trade_date,
@@ -296,7 +296,7 @@ def instant_redeem(
                 "(paid on the next trading day) is open"
             ) from short
         raise _not_enough_shares(amount) from short
-    return _insert(
+    return insert_order(
         connection, holder_id=holder.id, fund_id=fund.id, kind="instant_redemption",
         amount=amount, status="paid", idempotency_key=key, fingerprint=digest,
         requested_at=at, trade_date=day, confirm_date=dates.settlement_date, payout_date=day,

@@ -19,6 +19,7 @@ from huoqi.fund.bank import SimulatedBank
 from huoqi.fund.limits import InstantLimits, instant_limits, set_instant_limits
 from huoqi.fund.orders import BankGateway, Order
 from huoqi.fund.registry import Carry, Fund, Holder
+from huoqi.fund.switch import Switch, switch_fund
 from huoqi.fund.yields import YieldRow, yield_series
 from huoqi.ledger.domain import transfer
 from huoqi.ledger.posting import post_entries
@@ -127,6 +128,16 @@ class FundDesk:
             )  # fmt: skip
 
         run_in_write_transaction(self.engine, work)
+
+    def switch_fund(self, customer_ref: str, to_fund: str, *, key: str) -> Switch:
+        """Move a current account to another fund (redeem all, subscribe the proceeds)."""
+
+        def work(connection: Connection) -> Switch:
+            holder = registry.get_holder(connection, customer_ref)
+            fund = registry.get_fund(connection, to_fund)
+            return switch_fund(connection, holder=holder, to_fund=fund, key=key, at=self.clock())
+
+        return run_in_write_transaction(self.engine, work)
 
     def instant_limits(self) -> InstantLimits:
         with read_transaction(self.engine) as connection:
