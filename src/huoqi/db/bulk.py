@@ -9,7 +9,7 @@ adapted here the way SQLAlchemy stores them, so both paths read back the same da
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -74,7 +74,9 @@ def execute_many(connection: Connection, statement: str, rows: Sequence[tuple[An
     connection.exec_driver_sql(statement, list(rows))
 
 
-def fetch_rows(connection: Connection, statement: str, params: Sequence[Any]) -> list[Any]:
+def fetch_rows(
+    connection: Connection, statement: str, params: Sequence[Any] | Mapping[str, Any]
+) -> list[Any]:
     """Run a query on the driver's own cursor and return plain tuples.
 
     For hot reads of thousands of rows, where wrapping each row costs more than the query.

@@ -127,12 +127,7 @@ def _driver_rows(connection: Connection, sql: str, params: dict[str, Any]) -> li
     values["day"] = bulk.sql_date(connection, params["day"])
     if bulk.is_postgres(connection):
         sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql, values)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+    return bulk.fetch_rows(connection, sql, values)
 
 
 def _bases(

@@ -123,6 +123,19 @@ def _aware(at: datetime) -> datetime:
     return at
 
 
+def _screen(
+    connection: Connection, kind: str, *, holder: Holder, fund: Fund, amount: int, key: str
+) -> tuple[bytes, Order | None]:
+    """Check a request's key and amount; return its fingerprint and the first order made
+    with the same key (a replay), refusing the key if it was used for another request."""
+    check_key(key)
+    check_amount(
+        amount, shown=format_amount(amount, grouped=True) if isinstance(amount, int) else None
+    )
+    digest = fingerprint(kind, holder.id, fund.id, amount)
+    return digest, _replay(connection, key, digest)
+
+
 def _replay(connection: Connection, key: str, digest: bytes) -> Order | None:
     row = connection.execute(
         select(fund_orders).where(fund_orders.c.idempotency_key == key)
@@ -161,12 +174,9 @@ def purchase(
 
     The caller asks the bank gateway for the money once this order is committed.
     """
-    check_key(key)
-    check_amount(
-        amount, shown=format_amount(amount, grouped=True) if isinstance(amount, int) else None
+    digest, prior = _screen(
+        connection, "purchase", holder=holder, fund=fund, amount=amount, key=key
     )
-    digest = fingerprint("purchase", holder.id, fund.id, amount)
-    prior = _replay(connection, key, digest)
     if prior is not None:
         return prior
     if amount < MINIMUM_PURCHASE:
@@ -235,12 +245,9 @@ def redeem(
     connection: Connection, *, holder: Holder, fund: Fund, amount: int, key: str, at: datetime
 ) -> Order:
     """A normal (T+1) redemption: the shares are held now and retired at the close of T."""
-    check_key(key)
-    check_amount(
-        amount, shown=format_amount(amount, grouped=True) if isinstance(amount, int) else None
+    digest, prior = _screen(
+        connection, "redemption", holder=holder, fund=fund, amount=amount, key=key
     )
-    digest = fingerprint("redemption", holder.id, fund.id, amount)
-    prior = _replay(connection, key, digest)
     if prior is not None:
         return prior
     account = registry.holding_account(connection, holder_id=holder.id, fund=fund, now=at)
@@ -266,12 +273,9 @@ def instant_redeem(
     connection: Connection, *, holder: Holder, fund: Fund, amount: int, key: str, at: datetime
 ) -> Order:
     """A T+0 redemption within the daily limits, advanced by the platform at once."""
-    check_key(key)
-    check_amount(
-        amount, shown=format_amount(amount, grouped=True) if isinstance(amount, int) else None
+    digest, prior = _screen(
+        connection, "instant_redemption", holder=holder, fund=fund, amount=amount, key=key
     )
-    digest = fingerprint("instant_redemption", holder.id, fund.id, amount)
-    prior = _replay(connection, key, digest)
     if prior is not None:
         return prior
     dates = default_calendar().instant_redemption_dates(_aware(at))
