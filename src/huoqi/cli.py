@@ -111,7 +111,14 @@ def bench_eod(
 @app.command("simulate")
 def simulate(
     users: Annotated[int, typer.Option("--users", min=1, help="Customers to simulate.")],
-    days: Annotated[int, typer.Option("--days", min=1, help="Days of history, ending yesterday.")],
+    days: Annotated[
+        int,
+        typer.Option(
+            "--days",
+            min=1,
+            help="Days of history, ending yesterday (or where the trading calendar ends).",
+        ),
+    ],
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same history.")] = 1,
 ) -> None:
     """Build a realistic current-account history, closing every day, into the database."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,6 +110,11 @@ def test_eod_run_refuses_a_day_without_income_then_closes_and_reports_status(
     assert "already closed" in again.stdout
     status = cli("eod", "status").stdout
     assert "000198" in status and day in status
+    (report,) = [
+        json.loads(line) for line in cli("eod", "report", "--date", day).stdout.splitlines()
+    ]
+    assert report["fund"] == "000198" and report["reconciled"] is True
+    assert report["income_per_10k_e4"] == 6512 and report["accounts_earning"] == 0
     file.write_text(f"date,income_per_10k\n{day},0.7000\n")
     changed = cli("fund", "income", "import", "--code", "000198", str(file), ok=False)
     assert changed.returncode == 2 and "error[closed_day_changed]" in changed.stderr

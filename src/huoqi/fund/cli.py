@@ -8,6 +8,7 @@ The commands and their output formats are a contract other tools script against:
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -156,3 +157,18 @@ def eod_status() -> None:
     for row in status(make_engine()):
         table.add_row(row["fund"], row["last_closed"] or "-", row["running"] or "-", row["next"])
     console.print(table)
+
+
+@eod_app.command("report")
+def eod_report(
+    day: Annotated[str, typer.Option("--date", help="A closed day.")],
+    fund: Annotated[str | None, typer.Option("--fund", help="Only this fund.")] = None,
+) -> None:
+    """The stored reports of a closed day, one JSON object per fund and line."""
+    from huoqi.fund.close import reports
+
+    found = reports(make_engine(), parse_date(day), fund)
+    if not found:
+        raise InvalidInput(f"no fund has closed {parse_date(day)} yet (see `huoqi eod status`)")
+    for report in found:
+        print(json.dumps(report, ensure_ascii=False, sort_keys=True))

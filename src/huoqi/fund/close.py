@@ -466,3 +466,17 @@ def status(engine: Engine) -> list[dict[str, Any]]:
                 }
             )
         return result
+
+
+def reports(engine: Engine, day: date, fund_code: str | None = None) -> list[dict[str, Any]]:
+    """The stored reports of ``day``'s closes (one fund or all), in fund code order."""
+    with read_transaction(engine) as connection:
+        query = (
+            select(eod_runs.c.report)
+            .select_from(eod_runs.join(funds, funds.c.id == eod_runs.c.fund_id))
+            .where(eod_runs.c.business_date == day, eod_runs.c.status == "closed")
+            .order_by(funds.c.code)
+        )
+        if fund_code is not None:
+            query = query.where(funds.c.id == registry.get_fund(connection, fund_code).id)
+        return [json.loads(text) for text in connection.execute(query).scalars()]

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from huoqi.errors import HuoqiError
 from huoqi.fund.bank import SimulatedBank
+from huoqi.fund.calendar import default_calendar
 from huoqi.fund.registry import Carry
 from huoqi.fund.service import FundDesk
 
@@ -47,6 +48,17 @@ class Summary:
     refusals: dict[str, int] = field(default_factory=dict)
 
 
+# Requests late on the last simulated day need the next trading days' dates.
+CALENDAR_MARGIN = timedelta(days=14)
+
+
+def default_end() -> date:
+    """Yesterday (Shanghai), or earlier if the trading calendar does not reach that far yet:
+    a history is only simulated over days whose trading days are known."""
+    yesterday = datetime.now(SHANGHAI).date() - timedelta(days=1)
+    return min(yesterday, default_calendar().last_day - CALENDAR_MARGIN)
+
+
 def income_series(rng: np.random.Generator, base: float, days: int) -> list[str]:
     """Income per 10,000 shares per day, 4 decimals: a slow random walk with small noise."""
     level = base
@@ -65,7 +77,7 @@ def simulate(
     if users < 1 or days < 1:
         raise ValueError("users and days must be at least 1")
     rng = np.random.default_rng(seed)
-    last = end or (datetime.now(SHANGHAI).date() - timedelta(days=1))
+    last = end or default_end()
     first = last - timedelta(days=days - 1)
     clock = _Clock(datetime.combine(first, time(8, 0), SHANGHAI))
     bank = SimulatedBank(decline_rate=0.02, seed=seed)
