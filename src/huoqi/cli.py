@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from huoqi import config
 from huoqi.cli_support import ledger_from_env
 from huoqi.errors import HuoqiError
+from huoqi.fund.account_cli import current_app
 from huoqi.fund.cli import eod_app, fund_app
 from huoqi.ledger.cli import app as ledger_app
 from huoqi.money import format_amount
@@ -36,6 +37,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(fund_app, name="fund")
 app.add_typer(eod_app, name="eod")
+app.add_typer(current_app, name="current")
 app.add_typer(bench_app, name="bench")
 console = Console()
 errors = Console(stderr=True)

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -94,9 +94,13 @@ def test_unknown_fund_and_missing_file_are_clear_errors(cli: Huoqi, tmp_path: Pa
 def test_eod_run_refuses_a_day_without_income_then_closes_and_reports_status(
     cli: Huoqi, tmp_path: Path
 ) -> None:
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    not_over = cli("eod", "run", "--date", today.isoformat(), ok=False)
+    assert not_over.returncode == 2 and "error[day_not_over]" in not_over.stderr
+    # the fund was registered three days ago (written straight into the file: set-up only)
+    registered = datetime.now(UTC) - timedelta(days=3)
     with sqlite3.connect(cli.database) as db:
-        created = db.execute("SELECT created_at FROM funds").fetchone()[0]
-    registered = datetime.fromisoformat(created).replace(tzinfo=UTC)
+        db.execute("UPDATE funds SET created_at = ?", (registered.strftime("%Y-%m-%d %H:%M:%S"),))
     day = registered.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
     refused = cli("eod", "run", "--date", day, ok=False)
     assert refused.returncode == 2 and "error[income_missing]" in refused.stderr
@@ -125,3 +129,35 @@ def test_bench_eod_prints_its_figure_last(cli: Huoqi) -> None:
     done = cli("bench", "eod", "--accounts", "2000")
     last = done.stdout.strip().splitlines()[-1]
     assert last.startswith("accounts_per_second=") and int(last.split("=")[1]) > 0
+
+
+def test_a_customer_account_from_the_command_line(cli: Huoqi) -> None:
+    cli("current", "fund-pool", "--amount", "1000000.00", "--key", "pool-1")
+    cli("current", "open", "--customer", "alice", "--fund", "000198")
+    small = cli(
+        "current", "buy", "--customer", "alice", "--amount", "0.99", "--key", "b0", ok=False
+    )
+    assert small.returncode == 2 and "error[below_minimum]" in small.stderr
+    bought = cli("current", "buy", "--customer", "alice", "--amount", "20000.00", "--key", "b1")
+    assert "purchase of 20,000.00 CNY, awaiting_payment" in bought.stdout
+    reference = bought.stdout.split("bank reference ")[1].split()[0]
+    paid = cli("current", "bank-answer", "--reference", reference)
+    assert "requested; trade date" in paid.stdout and "confirms" in paid.stdout
+    again = cli("current", "buy", "--customer", "alice", "--amount", "20000.00", "--key", "b1")
+    assert "requested" in again.stdout  # the replayed key returns the first order
+    conflict = cli(
+        "current", "buy", "--customer", "alice", "--amount", "1.00", "--key", "b1", ok=False
+    )
+    assert "error[idempotency_conflict]" in conflict.stderr
+    short = cli(
+        "current", "redeem", "--customer", "alice", "--amount", "1.00", "--key", "r1", ok=False
+    )
+    assert "error[insufficient_shares]" in short.stderr  # not confirmed yet: no shares
+    listed = cli("current", "orders", "--customer", "alice").stdout
+    assert "purchase" in listed and "20,000.00" in listed and "requested" in listed
+    shown = cli("current", "limits").stdout
+    assert "10,000.00 CNY per customer per fund per day" in " ".join(shown.split())
+    changed = cli("current", "limits", "--per-customer", "5000.00").stdout
+    assert "5,000.00 CNY per customer" in " ".join(changed.split())
+    unknown = cli("current", "orders", "--customer", "nobody", ok=False)
+    assert "error[unknown_holder]" in unknown.stderr

@@ -8,7 +8,7 @@ import pytest
 from fund_story import RATE, at, income_of, state, story
 from sqlalchemy import Engine, text
 
-from huoqi.fund.close import IncomeMissing, OutOfOrder
+from huoqi.fund.close import DayNotOver, IncomeMissing, OutOfOrder, close_day
 from huoqi.fund.orders import BelowMinimum, NotEnoughShares
 from huoqi.ledger.service import Ledger
 
@@ -120,11 +120,13 @@ def test_a_missing_income_figure_stops_the_close_with_a_clear_error(engine: Engi
 
 def test_days_are_closed_in_order(engine: Engine) -> None:
     s = story(engine)
+    s.clock.now = at(10, 1)
     s.desk.close(date(2026, 11, 2))
-    from huoqi.fund.close import close_day
-
     with pytest.raises(OutOfOrder, match="close 2026-11-03 next"):
         close_day(engine, "MMF1", date(2026, 11, 5), now=s.clock.now)
+    with pytest.raises(DayNotOver, match="2026-11-10 is not over yet"):
+        s.desk.close(date(2026, 11, 10))
+    assert [r.day for r in s.desk.close(date(2026, 11, 9))][-1] == date(2026, 11, 9)
 
 
 def test_a_normal_redemption_stops_earning_on_its_trade_date_and_pays_next_trading_day(

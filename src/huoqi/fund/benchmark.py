@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -59,7 +59,7 @@ def run_eod_bench(count: int, url: str | None = None) -> EodTiming:
         desk.import_income("BENCH", f"date,income_per_10k\n{DAY.isoformat()},0.6512\n")
         load_funded_holders(engine, fund, balances(count), now=at)
         started = time.perf_counter()
-        closed = close_day(engine, "BENCH", DAY, now=at)
+        closed = close_day(engine, "BENCH", DAY, now=at + timedelta(days=1))
         seconds = time.perf_counter() - started
         engine.dispose()
         return EodTiming(count, seconds, int(closed.report["income_distributed"]))

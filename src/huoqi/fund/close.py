@@ -60,6 +60,11 @@ class OutOfOrder(RuleViolation):
     title = "Days are closed in order"
 
 
+class DayNotOver(RuleViolation):
+    code = "day_not_over"
+    title = "The day is not over"
+
+
 class ReconciliationFailed(RuleViolation):
     code = "reconciliation_failed"
     title = "Reconciliation failed"
@@ -128,6 +133,12 @@ def close_day(
     progress: Progress = _no_progress,
 ) -> DayClosed:  # fmt: skip
     """Close ``day`` for one fund; a closed day returns its stored report unchanged."""
+    today = now.astimezone(SHANGHAI).date()
+    if day >= today:
+        raise DayNotOver(
+            f"{day} is not over yet in Asia/Shanghai (it is {today}); "
+            "a day is closed once it has ended"
+        )
     with write_transaction(engine) as connection:
         fund = registry.get_fund(connection, fund_code)
         run = connection.execute(

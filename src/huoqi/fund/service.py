@@ -93,6 +93,11 @@ class FundDesk:
             self.bank.request_debit(reference=order.bank_reference, amount=order.amount)
         return order
 
+    def orders(self, customer_ref: str, *, limit: int = 50) -> list[Order]:
+        with read_transaction(self.engine) as connection:
+            holder = registry.get_holder(connection, customer_ref)
+            return orders.orders_of(connection, holder.id, limit=limit)
+
     def payment_result(self, reference: str, succeeded: bool) -> Order:
         return run_in_write_transaction(
             self.engine,
