@@ -28,8 +28,7 @@ DAY = date(2026, 11, 1)
 HOLDERS = 30_000
 
 
-def prepared(path: Path) -> str:
-    url = f"sqlite:///{path}"
+def prepared(url: str) -> str:
     upgrade(url)
     engine = make_engine(url)
     desk = FundDesk(engine, clock=lambda: at(1, 9))
@@ -41,13 +40,28 @@ def prepared(path: Path) -> str:
     return url
 
 
-def test_a_killed_close_resumes_to_the_same_end_state(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def twins(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """Two identical prepared databases: one closes undisturbed, one is killed."""
+    if request.param == "sqlite":
+        original = prepared(f"sqlite:///{tmp_path / 'original.db'}")
+        shutil.copy(tmp_path / "original.db", tmp_path / "killed.db")
+        return original, f"sqlite:///{tmp_path / 'killed.db'}"
+    server = request.getfixturevalue("postgres_server")
+    name = f"crash_{tmp_path.name.lower()}"[:50]
+    original = prepared(server.create_database(f"{name}_a"))
+    return original, server.create_database(f"{name}_b", template=f"{name}_a")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def databases(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str]:
     monkeypatch.setenv("HUOQI_EOD_PARTITION_WIDTH", "1024")  # ~30 partitions per pass
-    original = prepared(tmp_path / "original.db")
-    shutil.copy(tmp_path / "original.db", tmp_path / "killed.db")
-    killed_url = f"sqlite:///{tmp_path / 'killed.db'}"
+    return twins(request, tmp_path)
+
+
+def test_a_killed_close_resumes_to_the_same_end_state(databases: tuple[str, str]) -> None:
+    original, killed_url = databases
     now = at(2, 1)
 
     reference = make_engine(original)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 
 from huoqi.errors import HuoqiError
 from huoqi.fund.limits import InstantLimitReached, InstantQuotaExhausted
+from huoqi.fund.orders import NotEnoughShares
 from huoqi.ledger.service import Ledger
 
 
@@ -103,4 +104,36 @@ def test_concurrent_instant_redemptions_never_pass_the_limit(engine: Engine, wor
     assert len(paid) == 3 and all(isinstance(r, InstantLimitReached) for r in refused)
     holder_usage = [v for (f, h), v in usage(engine).items() if h != 0]
     assert holder_usage == [900_000]
+    assert Ledger(engine).trial_balance(deep=True).ok
+
+
+def test_concurrent_instant_redemptions_never_pass_the_balance(engine: Engine) -> None:
+    s = funded(engine, ["bob"], 500_000)  # 5,000.00 CNY of shares
+    s.desk.set_instant_limits(per_holder_daily=10_000_000)  # the balance is the bound here
+    held = "SELECT credits_posted - debits_posted FROM accounts WHERE code LIKE 'holder:%'"
+    with engine.connect() as connection:
+        before = connection.execute(text(held)).scalar_one()  # 5,000.00 and a day's income
+    assert 500_000 <= before < 600_000
+    results: list[object] = []
+    start = threading.Barrier(8)
+
+    def redeem(n: int) -> None:
+        start.wait()
+        try:
+            results.append(s.desk.redeem("bob", 100_000, key=f"bal-{n}", instant=True))
+        except HuoqiError as error:
+            results.append(error)
+
+    threads = [threading.Thread(target=redeem, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    refused = [r for r in results if isinstance(r, HuoqiError)]
+    assert len(results) - len(refused) == 5
+    assert all(isinstance(r, NotEnoughShares) for r in refused)
+    with engine.connect() as connection:
+        assert connection.execute(text(held)).scalar_one() == before - 500_000
+    # a refused request gave its allowance back: only what was paid counts as used
+    assert [v for (f, h), v in usage(engine).items() if h != 0] == [500_000]
     assert Ledger(engine).trial_balance(deep=True).ok
