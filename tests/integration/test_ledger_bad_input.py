@@ -541,3 +541,36 @@ def test_the_deep_trial_balance_catches_an_unbalanced_entry_written_around_the_l
         assert f"entry {entry_id}: CNY postings sum to -100, not 0" in report.problems
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_checks_a_large_entry_as_a_whole(pg_url: str) -> None:
+    """The deferred check runs once per entry: a 20,000-line entry is checked in full."""
+    engine = make_engine(pg_url)
+    try:
+        ledger = Ledger(engine)
+        pool = ledger.open_account("platform:pool", kind=AccountKind.EQUITY).id
+        day = ledger.business_date()
+        lines = 20_000
+        for last_line, refused in ((-lines + 1, True), (-lines, False)):
+            connection = engine.connect()
+            transaction = connection.begin()
+            entry_id = _raw_entry(connection, f"bulk-{refused}", day)
+            connection.execute(
+                text(
+                    "INSERT INTO postings (entry_id, account_id, amount, business_date) "
+                    "SELECT :entry, :account, 1, :day FROM generate_series(1, :n)"
+                ),
+                {"entry": entry_id, "account": pool, "day": day, "n": lines},
+            )
+            _raw_posting(connection, entry_id, pool, last_line, day)  # the last line decides
+            if refused:
+                with pytest.raises(IntegrityError, match=f"entry {entry_id} does not balance"):
+                    transaction.commit()
+            else:
+                transaction.commit()
+            connection.close()
+        with engine.connect() as check:
+            assert check.execute(text("SELECT count(*) FROM postings")).scalar_one() == lines + 1
+    finally:
+        engine.dispose()

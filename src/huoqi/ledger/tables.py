@@ -117,7 +117,7 @@ postings = Table(
     Column("business_date", Date, nullable=False),
     CheckConstraint("amount <> 0", name="amount_not_zero"),
     Index("ix_postings_account_id_id", "account_id", "id"),
-    Index("ix_postings_entry_id", "entry_id"),
+    Index("ix_postings_entry_id", "entry_id", "id"),
 )
 
 holds = Table(

@@ -223,7 +223,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("postings", schema=None) as batch_op:
         batch_op.create_index("ix_postings_account_id_id", ["account_id", "id"], unique=False)
-        batch_op.create_index("ix_postings_entry_id", ["entry_id"], unique=False)
+        batch_op.create_index("ix_postings_entry_id", ["entry_id", "id"], unique=False)
 
     create_guards(op.get_bind())
     initial_rows(op.get_bind())
