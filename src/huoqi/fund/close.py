@@ -262,6 +262,25 @@ def _holding_ids(connection: Connection, fund: Fund, holder_ids: list[int]) -> d
     return {int(h): int(a) for h, a in rows}
 
 
+def _due(
+    connection: Connection, fund: Fund, kind: str, due_on: Any, day: date, *columns: Any
+) -> list[Any]:
+    """The next chunk of ``kind`` orders still ``requested`` whose ``due_on`` date has come."""
+    return list(
+        connection.execute(
+            select(fund_orders.c.id, *columns)
+            .where(
+                fund_orders.c.fund_id == fund.id,
+                fund_orders.c.kind == kind,
+                fund_orders.c.status == "requested",
+                due_on <= day,
+            )
+            .order_by(fund_orders.c.id)
+            .limit(CHUNK)
+        ).all()
+    )
+
+
 def _confirm_purchases(
     engine: Engine, fund: Fund, day: date, now: datetime, progress: Progress
 ) -> None:
@@ -269,17 +288,10 @@ def _confirm_purchases(
     done = 0
     while True:
         with write_transaction(engine) as connection:
-            due = connection.execute(
-                select(fund_orders.c.id, fund_orders.c.holder_id, fund_orders.c.amount)
-                .where(
-                    fund_orders.c.fund_id == fund.id,
-                    fund_orders.c.kind == "purchase",
-                    fund_orders.c.status == "requested",
-                    fund_orders.c.confirm_date <= day,
-                )
-                .order_by(fund_orders.c.id)
-                .limit(CHUNK)
-            ).all()
+            due = _due(
+                connection, fund, "purchase", fund_orders.c.confirm_date, day,
+                fund_orders.c.holder_id, fund_orders.c.amount,
+            )  # fmt: skip
             if not due:
                 _finish_step(engine, fund, day, 1, connection=connection)
                 return
@@ -314,17 +326,10 @@ def _confirm_redemptions(
     done = 0
     while True:
         with write_transaction(engine) as connection:
-            due = connection.execute(
-                select(fund_orders.c.id, fund_orders.c.hold_id)
-                .where(
-                    fund_orders.c.fund_id == fund.id,
-                    fund_orders.c.kind == "redemption",
-                    fund_orders.c.status == "requested",
-                    fund_orders.c.trade_date <= day,
-                )
-                .order_by(fund_orders.c.id)
-                .limit(CHUNK)
-            ).all()
+            due = _due(
+                connection, fund, "redemption", fund_orders.c.trade_date, day,
+                fund_orders.c.hold_id,
+            )  # fmt: skip
             for order_id, hold_id in due:
                 holds.post_hold(
                     connection, key=f"fund-order:{order_id}:retire", hold_id=int(hold_id),
