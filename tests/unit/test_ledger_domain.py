@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -144,6 +146,28 @@ def test_fingerprint_ignores_posting_order_but_not_amounts_or_memo() -> None:
     assert a.fingerprint() == b.fingerprint()
     assert a.fingerprint() != EntryRequest("k", (Posting(1, 6), Posting(2, -6)), "m").fingerprint()
     assert a.fingerprint() != EntryRequest("k", a.postings, "other").fingerprint()
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 10**6), st.integers(-(10**12), 10**12).filter(bool)),
+        min_size=2,
+        max_size=4,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_fingerprint_is_the_same_for_every_order_of_the_lines(
+    lines: list[tuple[int, int]], rng: random.Random
+) -> None:
+    shuffled = lines[:]
+    rng.shuffle(shuffled)
+    first = EntryRequest("k", tuple(Posting(a, x) for a, x in lines), "m")
+    again = EntryRequest("k", tuple(Posting(a, x) for a, x in shuffled), "m")
+    assert first.fingerprint() == again.fingerprint()
+    # the two-line shortcut writes the same canonical text as the general form
+    canonical = ",".join(f"{a}:{x}" for a, x in sorted(lines))
+    expected = hashlib.blake2b(f"entry\x1ftransfer\x1fm\x1f{canonical}".encode(), digest_size=16)
+    assert first.fingerprint() == expected.digest()
 
 
 def test_a_hold_reserves_funds_that_cannot_be_spent_twice() -> None:

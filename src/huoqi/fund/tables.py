@@ -66,6 +66,8 @@ holdings = Table(
     Column("fund_id", Integer, ForeignKey("funds.id"), nullable=False),
     Column("account_id", Id, ForeignKey("accounts.id"), nullable=False, unique=True),
     PrimaryKeyConstraint("holder_id", "fund_id"),
+    # The close finds a fund's accounts by id range (its partitions) through this index.
+    Index("ix_holdings_fund_account", "fund_id", "account_id"),
 )
 
 fund_rates = Table(
