@@ -5,9 +5,10 @@ migrated database of 10,000 funded wallets:
 
 * single — `Ledger.post`, one transfer per database transaction;
 * batch — `Ledger.post_many`, 1,000 transfers per transaction;
-* raw — the baseline: the same entry and posting rows inserted with the driver's
-  ``executemany``, 1,000 transfers per transaction, with no ledger logic (no idempotency
-  check, no balance rules, no balance updates), into an identically migrated database.
+* raw — the baseline: the same entry and posting rows (chain links included, computed
+  before the clock starts) inserted with the driver's ``executemany``, 1,000 transfers per
+  transaction, with no ledger logic (no idempotency check, no balance rules, no balance
+  updates), into an identically migrated database.
 
 Durable settings throughout: SQLite in WAL mode with ``synchronous=FULL`` (Huoqi's
 default); PostgreSQL with fsync and synchronous commit on. Each database ends with a deep
@@ -123,6 +124,8 @@ def _raw_rate(url: str, batches: list[list[EntryRequest]]) -> float:
     shift = ids[0] - 1  # the batch run's wallets start one id later (the bank comes first)
     prepared: list[tuple[list[tuple[object, ...]], list[tuple[object, ...]]]] = []
     entry_id = 0
+    posting_id = 0
+    heads: dict[int, int | None] = {}  # the rows link each account's postings, as the ledger's do
     for batch in batches:
         entry_rows: list[tuple[object, ...]] = []
         posting_rows: list[tuple[object, ...]] = []
@@ -132,10 +135,14 @@ def _raw_rate(url: str, batches: list[list[EntryRequest]]) -> float:
                 (entry_id, request.key, request.fingerprint(), request.kind, request.memo,
                  business_date, created_at, None, None)
             )  # fmt: skip
-            posting_rows.extend(
-                (entry_id, p.account_id - 1 + shift, p.amount, business_date)
-                for p in request.postings
-            )
+            for p in request.postings:
+                posting_id += 1
+                account_id = p.account_id - 1 + shift
+                posting_rows.append(
+                    (posting_id, entry_id, account_id, p.amount, business_date,
+                     heads.get(account_id))
+                )  # fmt: skip
+                heads[account_id] = posting_id
         prepared.append((entry_rows, posting_rows))
 
     def insert_all() -> None:

@@ -181,6 +181,26 @@ def test_the_trial_balance_reports_books_that_do_not_balance(story: Story, engin
     assert any(p.startswith("account merchant:mall: totals") for p in deep.problems)
 
 
+def test_the_deep_trial_balance_proves_each_account_s_posting_chain(
+    story: Story, engine: Engine
+) -> None:
+    """An account whose head no longer names its last posting loses part of its history
+    to a reader walking the chain; the deep check says so."""
+    assert story.ledger.trial_balance(deep=True).ok
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE accounts SET last_posting_id = ("
+                " SELECT MIN(id) FROM postings WHERE account_id = :id) WHERE id = :id"
+            ),
+            {"id": story.alice},
+        )
+    deep = story.ledger.trial_balance(deep=True)
+    assert not deep.ok
+    assert any("do not form one chain" in p and "alice" in p for p in deep.problems)
+    assert story.ledger.trial_balance().ok  # the totals themselves still add up
+
+
 def test_the_migrations_build_exactly_the_declared_tables(engine: Engine) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})

@@ -20,7 +20,7 @@ from huoqi.fund.registry import Fund, holding_account_code
 from huoqi.fund.tables import holders
 from huoqi.ledger import repository as ledger_repo
 from huoqi.ledger.domain import fingerprint
-from huoqi.ledger.tables import accounts
+from huoqi.ledger.tables import accounts, postings
 
 CHUNK = 100_000
 
@@ -35,6 +35,7 @@ def load_funded_holders(
     with write_transaction(engine) as connection:
         first_holder = _next_id(connection, holders.c.id)
         first_account = _next_id(connection, accounts.c.id)
+        first_posting = _next_id(connection, postings.c.id)
         created = bulk.sql_timestamp(connection, now)
         business_date = bulk.sql_date(connection, ledger_repo.business_date(connection))
         total = int(shares.sum())
@@ -54,13 +55,15 @@ def load_funded_holders(
             for offset, units in enumerate(part):
                 holder_id = first_holder + start + offset
                 account_id = first_account + start + offset
+                posting_id = first_posting + start + offset
                 holder_rows.append((holder_id, f"{prefix}:{holder_id}", fund.id, created))
                 account_rows.append(
                     (account_id, holding_account_code(holder_id, fund.code), fund.share_asset,
-                     "liability", "debits_must_not_exceed_credits", 0, 0, units, 0, 0, created)
+                     "liability", "debits_must_not_exceed_credits", 0, 0, units, 0, 0, created,
+                     posting_id)
                 )  # fmt: skip
                 holding_rows.append((holder_id, fund.id, account_id))
-                posting_rows.append((entry_id, account_id, -units, business_date))
+                posting_rows.append((posting_id, entry_id, account_id, -units, business_date, None))
             bulk.insert_rows(
                 connection, "holders", ("id", "customer_ref", "fund_id", "created_at"),
                 holder_rows, pg_types=("bigint", "text", "integer", "timestamptz"),
@@ -68,26 +71,37 @@ def load_funded_holders(
             bulk.insert_rows(
                 connection, "accounts",
                 ("id", "code", "asset", "kind", "rule", "overdraft_limit", "debits_posted",
-                 "credits_posted", "debits_pending", "credits_pending", "created_at"),
+                 "credits_posted", "debits_pending", "credits_pending", "created_at",
+                 "last_posting_id"),
                 account_rows,
                 pg_types=("bigint", "text", "text", "text", "text", "bigint", "bigint", "bigint",
-                          "bigint", "bigint", "timestamptz"),
+                          "bigint", "bigint", "timestamptz", "bigint"),
             )  # fmt: skip
             bulk.insert_rows(
                 connection, "holdings", ("holder_id", "fund_id", "account_id"), holding_rows,
                 pg_types=("bigint", "integer", "bigint"),
             )  # fmt: skip
             ledger_repo.insert_postings(connection, posting_rows)
-        ledger_repo.insert_postings(
-            connection, [(entry_id, fund.issued_account_id, total, business_date)]
+        issued_posting = first_posting + len(shares)
+        (fund_head,) = bulk.fetch_rows(
+            connection,
+            "SELECT last_posting_id FROM accounts WHERE id = "
+            + ("%s FOR UPDATE" if bulk.is_postgres(connection) else "?"),
+            (fund.issued_account_id,),
         )
+        ledger_repo.insert_postings(
+            connection,
+            [(issued_posting, entry_id, fund.issued_account_id, total, business_date,
+              fund_head[0])],
+        )  # fmt: skip
         bulk.execute_many(
             connection,
-            "UPDATE accounts SET debits_posted = debits_posted + ? WHERE id = ?",
-            [(total, fund.issued_account_id)],
+            "UPDATE accounts SET debits_posted = debits_posted + ?, last_posting_id = ? "
+            "WHERE id = ?",
+            [(total, issued_posting, fund.issued_account_id)],
         )
         if bulk.is_postgres(connection):
-            for table in ("holders", "accounts"):
+            for table in ("holders", "accounts", "postings"):
                 connection.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT MAX(id) FROM {table}))"

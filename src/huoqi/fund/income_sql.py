@@ -11,8 +11,9 @@ income is posted, and two passes can read it at different times:
    run, so every partition, on any worker, applies the same plan.
 2. **distribute** — per partition, in one transaction: an INSERT…SELECT writes every
    account's income record with its income computed by the plan's rule in SQL; an
-   INSERT…SELECT writes the postings of one balanced income entry; an UPDATE…FROM adds the
-   income to the account totals; and the partition is marked done. No row passes through
+   INSERT…SELECT writes the postings of one balanced income entry, each linked to its
+   account's previous posting; an UPDATE…FROM adds the income to the account totals and
+   moves each chain's head; and the partition is marked done. No row passes through
    Python, and a crash resumes at the first unmarked partition.
 
 Partitions are fixed ranges of account ids (``low_id`` = id rounded down to a multiple of
@@ -70,6 +71,7 @@ def _width() -> int:
 _TYPES: dict[str, Any] = {
     "day": Date, "business_date": Date, "fund": Integer, "lo": BigInteger, "hi": BigInteger,
     "rate": BigInteger, "threshold": BigInteger, "tie": BigInteger, "entry": BigInteger,
+    "total": BigInteger, "issued": BigInteger,
 }  # fmt: skip
 
 
@@ -198,18 +200,41 @@ _PARTITION_TOTAL = """
 SELECT COUNT(*), COALESCE(SUM(income), 0) FROM fund_income
 WHERE fund_id = :fund AND income_date = :day AND account_id >= :lo AND account_id < :hi
 """
+# The income entry: a credit of shares to each earning account, each linked to the
+# account's previous posting, then the fund's debit for the total.
 _POSTINGS = """
-INSERT INTO postings (entry_id, account_id, amount, business_date)
-SELECT :entry, account_id, -income, :business_date FROM fund_income
-WHERE fund_id = :fund AND income_date = :day AND account_id >= :lo AND account_id < :hi
-  AND income > 0
-ORDER BY account_id
-"""
-_CREDIT_ACCOUNTS = """
-UPDATE accounts SET credits_posted = accounts.credits_posted + fi.income
-FROM fund_income fi
+INSERT INTO postings (entry_id, account_id, amount, business_date, previous_id)
+SELECT :entry, fi.account_id, -fi.income, :business_date, a.last_posting_id
+FROM fund_income fi JOIN accounts a ON a.id = fi.account_id
 WHERE fi.fund_id = :fund AND fi.income_date = :day AND fi.account_id >= :lo
-  AND fi.account_id < :hi AND fi.income > 0 AND accounts.id = fi.account_id
+  AND fi.account_id < :hi AND fi.income > 0
+ORDER BY fi.account_id
+"""
+_ISSUED_POSTING = """
+INSERT INTO postings (entry_id, account_id, amount, business_date, previous_id)
+SELECT :entry, id, :total, :business_date, last_posting_id FROM accounts WHERE id = :issued
+"""
+# Every account of the entry: its totals and its chain's head, in one pass.
+_APPLY_ENTRY = """
+UPDATE accounts SET
+    debits_posted = accounts.debits_posted + CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END,
+    credits_posted = accounts.credits_posted + CASE WHEN p.amount < 0 THEN -p.amount ELSE 0 END,
+    last_posting_id = p.id
+FROM postings p
+WHERE p.entry_id = :entry AND accounts.id = p.account_id
+"""
+# PostgreSQL: customers keep posting while the close runs, so the partition's earning
+# accounts and the fund's account are locked (in id order, as every writer locks) before
+# their chains are extended. SQLite's writer lock already excludes everyone else.
+_LOCK_ACCOUNTS = """
+SELECT COUNT(*) FROM (
+    SELECT id FROM accounts
+    WHERE id = :issued OR id IN (
+        SELECT account_id FROM fund_income
+        WHERE fund_id = :fund AND income_date = :day AND account_id >= :lo AND account_id < :hi
+          AND income > 0)
+    ORDER BY id FOR UPDATE
+) AS locked
 """
 
 
@@ -254,20 +279,15 @@ def _distribute_partition(
                 None, None,
             )],
         )  # fmt: skip
-        connection.execute(
-            _typed(_POSTINGS), params | {"entry": entry_id, "business_date": business_date}
-        )
-        ledger_repo.insert_postings(
-            connection,
-            [(entry_id, fund.issued_account_id, int(total),
-              bulk.sql_date(connection, business_date))],
-        )  # fmt: skip
-        connection.execute(_typed(_CREDIT_ACCOUNTS), params)
-        bulk.execute_many(
-            connection,
-            "UPDATE accounts SET debits_posted = debits_posted + ? WHERE id = ?",
-            [(int(total), fund.issued_account_id)],
-        )
+        entry = params | {
+            "entry": entry_id, "business_date": business_date, "total": int(total),
+            "issued": fund.issued_account_id,
+        }  # fmt: skip
+        if bulk.is_postgres(connection):
+            connection.execute(_typed(_LOCK_ACCOUNTS), entry)
+        connection.execute(_typed(_POSTINGS), entry)
+        connection.execute(_typed(_ISSUED_POSTING), entry)
+        connection.execute(_typed(_APPLY_ENTRY), {"entry": entry_id})
     connection.execute(
         insert(eod_partitions).values(
             fund_id=fund.id, business_date=day, step=DISTRIBUTE, low_id=low, rows=int(count)

@@ -57,7 +57,9 @@ def post_entries(
     logic) pass balances it already changed in memory; they are written back too.
     """
     touched = {posting.account_id for request in requests for posting in request.postings}
-    loaded = repo.lock_accounts(connection, touched)
+    touched.update(pre_balances or ())
+    heads: dict[int, int | None] = {}
+    loaded = repo.lock_accounts(connection, touched, heads)
     accounts = {account_id: pair[0] for account_id, pair in loaded.items()}
     balances = {account_id: pair[1] for account_id, pair in loaded.items()}
     if pre_balances:
@@ -69,11 +71,11 @@ def post_entries(
             if isinstance(outcome, HuoqiError):
                 raise outcome
 
-    entry_ids = _write_entries(connection, screened.accepted, links or {}, now)
+    entry_ids = _write_entries(connection, screened.accepted, links or {}, now, heads)
     changed_ids = {p.account_id for _, request, _ in screened.accepted for p in request.postings}
     changed_ids.update(pre_balances or ())
     changed = {account_id: balances[account_id] for account_id in changed_ids}
-    repo.write_balances(connection, changed)
+    repo.write_balances(connection, changed, heads)
     return screened.resolve(entry_ids)
 
 
@@ -145,12 +147,19 @@ def _write_entries(
     accepted: Sequence[tuple[int, EntryRequest, bytes]],
     links: Mapping[int, Link],
     now: datetime,
+    heads: dict[int, int | None],
 ) -> list[int]:
+    """Insert the accepted entries and their postings, each posting linked to its account's
+    previous one; ``heads`` is moved on to each account's new last posting."""
     business_date = bulk.sql_date(connection, repo.business_date(connection))
     created_at = bulk.sql_timestamp(connection, now)
     entry_ids = repo.allocate_entry_ids(connection, len(accepted))
+    posting_ids = iter(
+        repo.allocate_posting_ids(connection, sum(len(r.postings) for _, r, _ in accepted))
+    )
     entry_rows: list[tuple[Any, ...]] = []
     posting_rows: list[tuple[Any, ...]] = []
+    append_posting = posting_rows.append
     for entry_id, (index, request, digest) in zip(entry_ids, accepted, strict=True):
         link = links.get(index)
         entry_rows.append(
@@ -166,10 +175,13 @@ def _write_entries(
                 link.hold_id if link else None,
             )
         )
-        posting_rows.extend(
-            (entry_id, posting.account_id, posting.amount, business_date)
-            for posting in request.postings
-        )
+        for posting in request.postings:
+            posting_id = next(posting_ids)
+            account_id = posting.account_id
+            append_posting(
+                (posting_id, entry_id, account_id, posting.amount, business_date, heads[account_id])
+            )
+            heads[account_id] = posting_id
     repo.insert_entries(connection, entry_rows)
     repo.insert_postings(connection, posting_rows)
     return entry_ids

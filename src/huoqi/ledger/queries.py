@@ -5,12 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Date,
+    DateTime,
+    String,
+    bindparam,
+    case,
+    func,
+    select,
+    text,
+)
 
 from huoqi.ledger import repository as repo
 from huoqi.ledger.domain import Balance, HoldStatus, rule_breach
 from huoqi.ledger.errors import UnknownAccount
-from huoqi.ledger.tables import accounts, entries, holds, postings
+from huoqi.ledger.tables import accounts, holds, postings
+from huoqi.money import INT64_MAX
 
 MAX_PAGE = 500
 
@@ -20,16 +32,65 @@ def balance_as_of(connection: Connection, account_id: int, business_date: date) 
 
     Holds are not historical: pending totals of a past balance are zero.
     """
-    if repo.account_by_id(connection, account_id) is None:
-        raise UnknownAccount(f"account {account_id} does not exist", account=account_id)
-    debit = func.coalesce(func.sum(case((postings.c.amount > 0, postings.c.amount), else_=0)), 0)
-    credit = func.coalesce(func.sum(case((postings.c.amount < 0, -postings.c.amount), else_=0)), 0)
+    head = _head(connection, account_id)
     row = connection.execute(
-        select(debit, credit).where(
-            postings.c.account_id == account_id, postings.c.business_date <= business_date
-        )
+        _AS_OF, {"head": head if head is not None else 0, "day": business_date}
     ).one()
     return Balance(int(row[0]), int(row[1]))
+
+
+def _head(connection: Connection, account_id: int) -> int | None:
+    """The account's last posting id; raises if there is no such account."""
+    row = connection.execute(
+        select(accounts.c.last_posting_id).where(accounts.c.id == account_id)
+    ).first()
+    if row is None:
+        raise UnknownAccount(f"account {account_id} does not exist", account=account_id)
+    return None if row[0] is None else int(row[0])
+
+
+# An account's postings, newest first, by walking its chain from the head.
+_AS_OF = text(
+    """
+    WITH RECURSIVE chain(id, previous_id, amount, business_date) AS (
+        SELECT id, previous_id, amount, business_date FROM postings WHERE id = :head
+        UNION ALL
+        SELECT p.id, p.previous_id, p.amount, p.business_date
+        FROM postings p JOIN chain c ON p.id = c.previous_id
+    )
+    SELECT COALESCE(SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END), 0),
+           COALESCE(SUM(CASE WHEN amount < 0 THEN -amount ELSE 0 END), 0)
+    FROM chain WHERE business_date <= :day
+    """
+).bindparams(bindparam("head", type_=BigInteger), bindparam("day", type_=Date))
+
+# The walk goes on until ``limit`` + 1 postings older than the cursor have been seen; the
+# newer ones on the way give the balance at the cursor.
+_HISTORY = text(
+    """
+    WITH RECURSIVE chain(id, previous_id, amount, older) AS (
+        SELECT id, previous_id, amount, CASE WHEN id < :before THEN 1 ELSE 0 END
+        FROM postings WHERE id = :head
+        UNION ALL
+        SELECT p.id, p.previous_id, p.amount,
+               c.older + CASE WHEN p.id < :before THEN 1 ELSE 0 END
+        FROM postings p JOIN chain c ON p.id = c.previous_id
+        WHERE c.older <= :limit
+    )
+    SELECT c.id, c.amount, p.entry_id, p.business_date, e.created_at, e.kind, e.memo
+    FROM chain c
+    JOIN postings p ON p.id = c.id
+    JOIN entries e ON e.id = p.entry_id
+    ORDER BY c.id DESC
+    """
+).bindparams(
+    bindparam("head", type_=BigInteger),
+    bindparam("before", type_=BigInteger),
+    bindparam("limit", type_=BigInteger),
+).columns(
+    id=BigInteger, amount=BigInteger, entry_id=BigInteger, business_date=Date,
+    created_at=DateTime(timezone=True), kind=String, memo=String,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,33 +122,22 @@ def history(
     if limit < 1 or limit > MAX_PAGE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
     current = repo.read_balance(connection, account_id)
-    if current is None:
-        raise UnknownAccount(f"account {account_id} does not exist", account=account_id)
-    where = [postings.c.account_id == account_id]
+    head = _head(connection, account_id)
+    assert current is not None
     balance = current.net_posted
-    if before is not None:
-        where.append(postings.c.id < before)
-        newer = connection.execute(
-            select(func.coalesce(func.sum(postings.c.amount), 0)).where(
-                postings.c.account_id == account_id, postings.c.id >= before
-            )
-        ).scalar_one()
-        balance -= int(newer)
-    rows = connection.execute(
-        select(
-            postings.c.id,
-            postings.c.entry_id,
-            postings.c.amount,
-            postings.c.business_date,
-            entries.c.created_at,
-            entries.c.kind,
-            entries.c.memo,
-        )
-        .join(entries, entries.c.id == postings.c.entry_id)
-        .where(*where)
-        .order_by(postings.c.id.desc())
-        .limit(limit + 1)
-    ).all()
+    cursor = INT64_MAX if before is None else before
+    walked = (
+        connection.execute(_HISTORY, {"head": head, "before": cursor, "limit": limit}).all()
+        if head is not None
+        else []
+    )
+    rows = []
+    for row in walked:
+        if row.id >= cursor:
+            balance -= row.amount
+        else:
+            rows.append(row)
+    rows = rows[: limit + 1]
     lines: list[HistoryLine] = []
     for row in rows[:limit]:
         created = repo.as_utc(row.created_at)
@@ -194,6 +244,10 @@ def _check_against_postings(connection: Connection, report: TrialBalance) -> Non
             postings.c.account_id.label("account_id"),
             func.sum(case((postings.c.amount > 0, postings.c.amount), else_=0)).label("d"),
             func.sum(case((postings.c.amount < 0, -postings.c.amount), else_=0)).label("c"),
+            func.count().label("n"),
+            func.count(postings.c.previous_id).label("linked"),
+            func.count(postings.c.previous_id.distinct()).label("distinct_linked"),
+            func.max(postings.c.id).label("last"),
         )
         .group_by(postings.c.account_id)
         .subquery()
@@ -221,6 +275,11 @@ def _check_against_postings(connection: Connection, report: TrialBalance) -> Non
             func.coalesce(posted.c.c, 0),
             func.coalesce(pending_debit.c.s, 0),
             func.coalesce(pending_credit.c.s, 0),
+            accounts.c.last_posting_id,
+            func.coalesce(posted.c.n, 0),
+            func.coalesce(posted.c.linked, 0),
+            func.coalesce(posted.c.distinct_linked, 0),
+            posted.c.last,
         )
         .outerjoin(posted, posted.c.account_id == accounts.c.id)
         .outerjoin(pending_debit, pending_debit.c.account_id == accounts.c.id)
@@ -234,6 +293,29 @@ def _check_against_postings(connection: Connection, report: TrialBalance) -> Non
             report.problems.append(
                 f"account {row[0]}: totals {stored} differ from postings and holds {derived}"
             )
+        head, count, linked, distinct_linked, last = row[9:14]
+        if head != last or linked != max(count - 1, 0) or distinct_linked != linked:
+            report.problems.append(
+                f"account {row[0]}: its postings do not form one chain ending at its last "
+                f"posting ({count} postings, {linked} linked, {distinct_linked} distinct "
+                f"links, last {last}, head {head})"
+            )
+    # with the counts above: every link stays within its account, so each account's
+    # postings form exactly one chain, ordered by id, whose head is the account's last
+    previous = postings.alias("previous")
+    strays = connection.execute(
+        select(postings.c.id)
+        .outerjoin(previous, previous.c.id == postings.c.previous_id)
+        .where(
+            postings.c.previous_id.is_not(None),
+            (previous.c.id.is_(None)) | (previous.c.account_id != postings.c.account_id),
+        )
+        .limit(100)
+    ).scalars()
+    for posting_id in strays:
+        report.problems.append(
+            f"posting {posting_id}: its previous posting is missing or on another account"
+        )
     unbalanced = connection.execute(
         select(postings.c.entry_id, accounts.c.asset, func.sum(postings.c.amount))
         .join(accounts, accounts.c.id == postings.c.account_id)

@@ -128,19 +128,22 @@ def list_accounts(
 
 _ACCOUNT_COLUMNS = (
     "id, code, asset, kind, rule, overdraft_limit, "
-    "debits_posted, credits_posted, debits_pending, credits_pending"
+    "debits_posted, credits_posted, debits_pending, credits_pending, last_posting_id"
 )
 _KINDS = {kind.value: kind for kind in AccountKind}
 _RULES = {rule.value: rule for rule in BalanceRule}
 
 
 def lock_accounts(
-    connection: Connection, account_ids: Collection[int]
+    connection: Connection,
+    account_ids: Collection[int],
+    heads: dict[int, int | None] | None = None,
 ) -> dict[int, tuple[Account, Balance]]:
     """Load accounts with their balances, locking the rows (in id order) on PostgreSQL.
 
     On SQLite the caller already holds the writer lock (``BEGIN IMMEDIATE``). This runs
     once per batch for every account the batch touches, so it talks to the driver directly.
+    ``heads``, if given, receives each account's last posting id (its chain's head).
     """
     loaded: dict[int, tuple[Account, Balance]] = {}
     ids = sorted(account_ids)
@@ -161,6 +164,8 @@ def lock_accounts(
             )
         for row in rows:
             loaded[row[0]] = (_cached_account(row[:6]), Balance(row[6], row[7], row[8], row[9]))
+            if heads is not None:
+                heads[row[0]] = row[10]
     return loaded
 
 
@@ -184,28 +189,52 @@ def read_balance(connection: Connection, account_id: int) -> Balance | None:
     return _balance(row) if row else None
 
 
-def write_balances(connection: Connection, balances: Mapping[int, Balance]) -> None:
-    """Store new running totals; the rows are locked by `lock_accounts` first."""
-    rows = [
-        (b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending, account_id)
-        for account_id, b in balances.items()
-    ]
+def write_balances(
+    connection: Connection,
+    balances: Mapping[int, Balance],
+    heads: Mapping[int, int | None] | None = None,
+) -> None:
+    """Store new running totals, and with ``heads`` each account's last posting id (every
+    account of ``balances`` must then be in ``heads``). The rows are locked by
+    `lock_accounts` first."""
+    rows: list[tuple[int | None, ...]]
+    if heads is None:
+        rows = [
+            (b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending, account_id)
+            for account_id, b in balances.items()
+        ]
+        setting = "debits_posted = ?, credits_posted = ?, debits_pending = ?, credits_pending = ?"
+        unnested = "dp, cp, dpe, cpe, id"
+        from_values = "debits_posted = v.dp, credits_posted = v.cp, " + (
+            "debits_pending = v.dpe, credits_pending = v.cpe"
+        )
+    else:
+        rows = [
+            (b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending,
+             heads[account_id], account_id)
+            for account_id, b in balances.items()
+        ]  # fmt: skip
+        setting = (
+            "debits_posted = ?, credits_posted = ?, debits_pending = ?, credits_pending = ?, "
+            "last_posting_id = ?"
+        )
+        unnested = "dp, cp, dpe, cpe, head, id"
+        from_values = (
+            "debits_posted = v.dp, credits_posted = v.cp, debits_pending = v.dpe, "
+            "credits_pending = v.cpe, last_posting_id = v.head"
+        )
+    if not rows:
+        return
     if bulk.is_postgres(connection) and len(rows) > 1:
         # one statement for the whole batch rather than one round of the protocol per account
+        arrays = ", ".join(["%s::bigint[]"] * len(rows[0]))
         connection.exec_driver_sql(
-            "UPDATE accounts SET debits_posted = v.dp, credits_posted = v.cp, "
-            "debits_pending = v.dpe, credits_pending = v.cpe FROM unnest("
-            "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]"
-            ") AS v(dp, cp, dpe, cpe, id) WHERE accounts.id = v.id",
+            f"UPDATE accounts SET {from_values} FROM unnest({arrays}) AS v({unnested}) "
+            "WHERE accounts.id = v.id",
             tuple(list(column) for column in zip(*rows, strict=True)),
         )
         return
-    bulk.execute_many(
-        connection,
-        "UPDATE accounts SET debits_posted = ?, credits_posted = ?, "
-        "debits_pending = ?, credits_pending = ? WHERE id = ?",
-        rows,
-    )
+    bulk.execute_many(connection, f"UPDATE accounts SET {setting} WHERE id = ?", rows)
 
 
 # --- business date -------------------------------------------------------------------------
@@ -269,6 +298,24 @@ def allocate_entry_ids(connection: Connection, count: int) -> list[int]:
     return list(range(start + 1, start + 1 + count))
 
 
+def allocate_posting_ids(connection: Connection, count: int) -> list[int]:
+    """Take ``count`` fresh posting ids, as `allocate_entry_ids` does for entries. A writer
+    needs them before it inserts: each posting of a batch links the account's previous one."""
+    if count == 0:
+        return []
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('postings', 'id')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        )
+        return [int(row[0]) for row in rows]
+    start = int(connection.execute(select(func.coalesce(func.max(postings.c.id), 0))).scalar_one())
+    return list(range(start + 1, start + 1 + count))
+
+
 ENTRY_COLUMNS = (
     "id", "idempotency_key", "fingerprint", "kind", "memo", "business_date", "created_at",
     "reverses_entry_id", "hold_id",
@@ -276,8 +323,8 @@ ENTRY_COLUMNS = (
 ENTRY_PG_TYPES = (
     "bigint", "text", "bytea", "text", "text", "date", "timestamptz", "bigint", "bigint",
 )  # fmt: skip
-POSTING_COLUMNS = ("entry_id", "account_id", "amount", "business_date")
-POSTING_PG_TYPES = ("bigint", "bigint", "bigint", "date")
+POSTING_COLUMNS = ("id", "entry_id", "account_id", "amount", "business_date", "previous_id")
+POSTING_PG_TYPES = ("bigint", "bigint", "bigint", "bigint", "date", "bigint")
 
 
 def insert_entries(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -4,6 +4,11 @@
 * an account's running totals are non-negative and its balance rule is a CHECK on its row,
   so no code path can store an overdraft the rule forbids;
 * idempotency keys are unique; an entry can be reversed only once;
+* an account's postings form a chain: each posting names the same account's previous
+  posting and the account row names its last one. Reading an account's history walks the
+  chain, so writing a posting appends to its table and to the entry index only and never
+  inserts into a per-account index, whose random inserts cost most of a batch's write
+  time (see docs/benchmarks.md); the deep trial balance proves the chains whole;
 * entries and postings are append-only (triggers in the migration refuse UPDATE and
   DELETE), and on PostgreSQL a deferred constraint trigger refuses, at commit, any entry
   whose postings do not sum to zero per asset.
@@ -51,6 +56,7 @@ accounts = Table(
     Column("debits_pending", Minor, nullable=False, server_default="0", comment="minor units"),
     Column("credits_pending", Minor, nullable=False, server_default="0", comment="minor units"),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_posting_id", Id, nullable=True, comment="head of the account's posting chain"),
     CheckConstraint(
         "kind IN ('asset', 'liability', 'equity', 'income', 'expense')", name="kind_known"
     ),
@@ -115,8 +121,9 @@ postings = Table(
     Column("account_id", Id, ForeignKey("accounts.id"), nullable=False),
     Column("amount", Minor, nullable=False, comment="minor units; debit positive"),
     Column("business_date", Date, nullable=False),
+    Column("previous_id", Id, nullable=True, comment="the account's previous posting"),
     CheckConstraint("amount <> 0", name="amount_not_zero"),
-    Index("ix_postings_account_id_id", "account_id", "id"),
+    CheckConstraint("previous_id < id", name="chain_goes_back"),
     Index("ix_postings_entry_id", "entry_id", "id"),
 )
 
