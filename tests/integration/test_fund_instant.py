@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date
 
 import pytest
 from fund_story import at, state, story
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, TextClause, text
 
 from huoqi.errors import HuoqiError
+from huoqi.fund import income_sql
 from huoqi.fund.limits import InstantLimitReached, InstantQuotaExhausted
 from huoqi.fund.orders import NotEnoughShares
 from huoqi.ledger.service import Ledger
@@ -137,3 +139,70 @@ def test_concurrent_instant_redemptions_never_pass_the_balance(engine: Engine) -
     # a refused request gave its allowance back: only what was paid counts as used
     assert [v for (f, h), v in usage(engine).items() if h != 0] == [500_000]
     assert Ledger(engine).trial_balance(deep=True).ok
+
+
+def test_instant_redemptions_during_the_close_keep_every_chain_whole(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Customers redeem while the close posts their income, partition by partition.
+
+    The close links each income posting to the account's previous posting; a redemption
+    of the same account must come before or after that partition's transaction, never
+    inside it (on PostgreSQL the partition locks its accounts as it reads their chains),
+    or a chain would fork. Each partition pauses before moving the chains' heads, so
+    redemptions queue up against it. The income does not depend on who went first: the
+    late redemptions count in the base.
+    """
+    monkeypatch.setenv("HUOQI_EOD_PARTITION_WIDTH", "4")  # many small partitions
+    typed = income_sql._typed
+
+    def paused(sql: str) -> TextClause:
+        if sql == income_sql._APPLY_ENTRY:
+            time.sleep(0.05)
+        return typed(sql)
+
+    names = [f"c{n}" for n in range(24)]
+    s = funded(engine, names, 1_000_000)
+    monkeypatch.setattr(income_sql, "_typed", paused)
+    s.desk.set_instant_limits(platform_daily=10**12)
+    s.clock.now = at(5, 1)  # day 4 is over; redemptions now trade on the 5th
+    closing = threading.Event()
+    closed = threading.Event()
+    paid: list[object] = []
+    refused: list[HuoqiError] = []
+
+    def close() -> None:
+        closing.set()
+        s.desk.close(date(2026, 11, 4))
+        closed.set()
+
+    def redeem(half: int) -> None:
+        closing.wait()
+        for round_ in range(40):
+            for name in names[half::2]:
+                try:
+                    paid.append(s.desk.redeem(name, 100, key=f"{name}-{round_}", instant=True))
+                except HuoqiError as error:
+                    refused.append(error)
+            if closed.is_set():
+                return
+
+    threads = [
+        threading.Thread(target=close),
+        *(threading.Thread(target=redeem, args=(half,)) for half in (0, 1)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert closed.is_set() and not refused
+    report = Ledger(engine).trial_balance(deep=True)
+    assert report.ok, report.problems
+    with engine.connect() as connection:
+        redeemed = connection.execute(
+            text("SELECT COUNT(*) FROM fund_orders WHERE kind = 'instant_redemption'")
+        ).scalar_one()
+        earned = connection.execute(
+            text("SELECT COUNT(*) FROM fund_income WHERE income_date = '2026-11-04'")
+        ).scalar_one()
+    assert (redeemed, earned) == (len(paid), 24)

@@ -223,19 +223,12 @@ UPDATE accounts SET
 FROM postings p
 WHERE p.entry_id = :entry AND accounts.id = p.account_id
 """
-# PostgreSQL: customers keep posting while the close runs, so the partition's earning
-# accounts and the fund's account are locked (in id order, as every writer locks) before
-# their chains are extended. SQLite's writer lock already excludes everyone else.
-_LOCK_ACCOUNTS = """
-SELECT COUNT(*) FROM (
-    SELECT id FROM accounts
-    WHERE id = :issued OR id IN (
-        SELECT account_id FROM fund_income
-        WHERE fund_id = :fund AND income_date = :day AND account_id >= :lo AND account_id < :hi
-          AND income > 0)
-    ORDER BY id FOR UPDATE
-) AS locked
-"""
+# PostgreSQL: customers keep posting while the close runs, so the fund's account and then
+# (in id order, as every ledger writer locks) the partition's earning accounts are locked
+# as their chains are read; a customer posting meanwhile waits instead of forking a chain.
+# SQLite's writer lock already excludes everyone else.
+_LOCK_FUND_ACCOUNT = "SELECT id FROM accounts WHERE id = :issued FOR UPDATE"
+_LOCKING = "\nFOR UPDATE OF a"
 
 
 def distribute(
@@ -284,8 +277,10 @@ def _distribute_partition(
             "issued": fund.issued_account_id,
         }  # fmt: skip
         if bulk.is_postgres(connection):
-            connection.execute(_typed(_LOCK_ACCOUNTS), entry)
-        connection.execute(_typed(_POSTINGS), entry)
+            connection.execute(_typed(_LOCK_FUND_ACCOUNT), entry)
+            connection.execute(_typed(_POSTINGS.rstrip() + _LOCKING), entry)
+        else:
+            connection.execute(_typed(_POSTINGS), entry)
         connection.execute(_typed(_ISSUED_POSTING), entry)
         connection.execute(_typed(_APPLY_ENTRY), {"entry": entry_id})
     connection.execute(
