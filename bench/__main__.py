@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHMARKS = ("ledger", "eod", "eod_floor", "fund_kernel")
+BENCHMARKS = ("ledger", "ledger_growth", "eod", "eod_floor", "fund_kernel")
 
 
 def main() -> None:
