@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Engine, text
 
@@ -44,7 +44,15 @@ def test_a_seeded_simulation_is_realistic_closed_and_repeatable(engine: Engine, 
     kinds = {row[0] for row in built["orders"]}  # type: ignore[union-attr]
     assert kinds == {"purchase", "redemption", "instant_redemption"}
     assert built["closed"] == 36
-    assert Ledger(engine).trial_balance(deep=True).ok
+    ledger = Ledger(engine)
+    assert ledger.trial_balance(deep=True).ok
+    # each day's entries carry that day's business date: the books can be read as they were
+    assert ledger.business_date() == END + timedelta(days=1)
+    issued = ledger.account("fund:HQ001:issued").id
+    first, middle = END - timedelta(days=11), END - timedelta(days=5)
+    assert ledger.balance(issued, as_of=first - timedelta(days=1)).net_posted == 0
+    grown = [ledger.balance(issued, as_of=day).net_posted for day in (first, middle, END)]
+    assert 0 <= grown[0] < grown[1] < grown[2] == ledger.balance(issued).net_posted
 
     other_url = f"sqlite:///{tmp_path / 'again.db'}"
     upgrade(other_url)

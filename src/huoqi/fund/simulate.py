@@ -18,13 +18,17 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from huoqi.db.engine import write_transaction
 from huoqi.errors import HuoqiError
 from huoqi.fund.bank import SimulatedBank
 from huoqi.fund.calendar import default_calendar
 from huoqi.fund.registry import Carry
 from huoqi.fund.service import FundDesk
+from huoqi.ledger import repository as ledger_repo
+from huoqi.ledger.service import Ledger
+from huoqi.ledger.tables import entries
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FUNDS = (
@@ -82,6 +86,7 @@ def simulate(
     clock = _Clock(datetime.combine(first, time(8, 0), SHANGHAI))
     bank = SimulatedBank(decline_rate=0.02, seed=seed)
     desk = FundDesk(engine, clock=clock, bank=bank)
+    dated = _start_business_dates(engine, first)
     summary = Summary(first_day=first, last_day=last)
     for code, name, manager, carry, base in FUNDS:
         desk.add_fund(code=code, name=name, manager=manager, carry=Carry(carry))
@@ -96,6 +101,8 @@ def simulate(
     joined = 0
     for offset in range(days):
         day = first + timedelta(days=offset)
+        if dated:
+            Ledger(engine).advance_business_date(day)
         events: list[tuple[float, int, str]] = []
         while joined < users and arrivals[joined] <= offset:
             events.append((rng.uniform(8, 23), joined, "join"))
@@ -124,8 +131,21 @@ def simulate(
         summary.days_closed += len(desk.close(day))
         if progress is not None:
             progress(day)
+    if dated:  # the last day is closed: the platform is on the next business day
+        Ledger(engine).advance_business_date(last + timedelta(days=1))
     summary.users = joined
     return summary
+
+
+def _start_business_dates(engine: Engine, first: date) -> bool:
+    """On a ledger with no entries yet, start its business date on the first simulated day,
+    so each day's entries carry that day's date and past balances read as they were. A
+    ledger that already has entries keeps its date (business dates never go back)."""
+    with write_transaction(engine) as connection:
+        if connection.execute(select(entries.c.id).limit(1)).first() is not None:
+            return False
+        ledger_repo.set_business_date(connection, first)
+    return True
 
 
 def _act(
