@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from huoqi.errors import HuoqiError
+from huoqi.ledger import domain
 from huoqi.ledger.domain import (
     Account,
     AccountKind,
@@ -226,3 +229,50 @@ def test_applying_any_sequence_conserves_money_and_never_breaks_a_rule(
         assert sum(b.net_posted for b in balances.values()) == 0
         for account_id, account in ACCOUNTS.items():
             assert rule_breach(account, balances[account_id]) is None
+
+
+AMOUNTS = st.one_of(
+    st.integers(-(MAX_AMOUNT + 2), MAX_AMOUNT + 2),
+    st.sampled_from([0, 1, -1, MAX_AMOUNT, -MAX_AMOUNT, True, 1.5, "5"]),
+)
+
+
+@given(
+    st.tuples(st.integers(0, 6), st.integers(0, 6)),
+    st.tuples(AMOUNTS, st.one_of(st.none(), AMOUNTS)),
+    st.one_of(st.text(max_size=130), st.sampled_from(["k", "", "a\nb", "x" * 129])),
+    st.one_of(st.text(max_size=3), st.just("m" * 501)),
+)
+def test_the_plain_transfer_shortcut_finds_exactly_what_the_full_checks_find(
+    accounts: tuple[int, int], amounts: tuple[object, object], key: str, memo: str
+) -> None:
+    """Two-posting entries take a one-test shortcut; it may pass only what passes in full."""
+    (debit, credit), (amount, other) = accounts, amounts
+    opposite = -amount if other is None and type(amount) is int else other
+    request = EntryRequest(key, (Posting(debit, amount), Posting(credit, opposite)), memo)  # type: ignore[arg-type]
+    quick = [type(problem) for problem in entry_problems(request, ACCOUNTS)]
+    full = [type(problem) for problem in domain._entry_problems_in_full(request, ACCOUNTS)]
+    assert quick == full
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)), min_size=5, max_size=5),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(-(10**6), 10**6).filter(bool),
+)
+def test_the_plain_transfer_shortcut_applies_exactly_like_the_full_path(
+    totals: list[tuple[int, int]], debit: int, credit: int, amount: int
+) -> None:
+    """Same balances afterwards, and the same refusal (leaving them untouched) or none."""
+    postings = (Posting(debit, amount), Posting(credit, -amount))
+
+    def outcome(apply: Callable[..., None]) -> tuple[object, dict[int, Balance]]:
+        balances = {n + 1: Balance(d, c) for n, (d, c) in enumerate(totals)}
+        try:
+            apply(balances, ACCOUNTS, postings)
+        except HuoqiError as error:
+            return (type(error), str(error)), balances
+        return None, balances
+
+    assert outcome(apply_postings) == outcome(domain._apply_in_full)

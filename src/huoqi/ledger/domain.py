@@ -251,8 +251,34 @@ def entry_problems(request: EntryRequest, accounts: Mapping[int, Account]) -> li
     balance per asset. Balance rules are checked when the entry is applied. The common,
     valid case runs straight through; errors are built only when something is wrong.
     """
-    problems: list[HuoqiError] = []
+    key, memo, postings = request.key, request.memo, request.postings
+    if len(postings) == 2:  # a plain transfer, the batch path's common case, in one test
+        first, second = postings
+        amount = first.amount
+        debit, credit = accounts.get(first.account_id), accounts.get(second.account_id)
+        if (
+            type(amount) is int
+            and type(second.amount) is int
+            and amount == -second.amount
+            and 0 < abs(amount) <= MAX_AMOUNT
+            and debit is not None
+            and credit is not None
+            and debit.asset == credit.asset
+            and type(key) is str
+            and 0 < len(key) <= MAX_KEY_LENGTH
+            and key.isprintable()
+            and type(memo) is str
+            and len(memo) <= MAX_MEMO_LENGTH
+        ):
+            return []
+    return _entry_problems_in_full(request, accounts)
+
+
+def _entry_problems_in_full(
+    request: EntryRequest, accounts: Mapping[int, Account]
+) -> list[HuoqiError]:
     key, memo = request.key, request.memo
+    problems: list[HuoqiError] = []
     if not (isinstance(key, str) and 0 < len(key) <= MAX_KEY_LENGTH and key.isprintable()):
         problems.append(_error_of(check_key, key))
     if not (isinstance(memo, str) and len(memo) <= MAX_MEMO_LENGTH):
@@ -329,13 +355,30 @@ def apply_postings(
 
     On failure ``balances`` is left exactly as it was.
     """
+    if type(postings) is tuple and len(postings) == 2:  # a plain transfer: no lists
+        first, second = postings
+        if first.account_id != second.account_id:
+            one, other = balances[first.account_id], balances[second.account_id]
+            _add(one, first.amount)
+            _add(other, second.amount)
+            if not (
+                breaks_rule(accounts[first.account_id], one)
+                or breaks_rule(accounts[second.account_id], other)
+            ):
+                return
+            _undo_postings(balances, [first, second])
+            # the general path applies them again and names the breach
+    _apply_in_full(balances, accounts, postings)
+
+
+def _apply_in_full(
+    balances: dict[int, Balance],
+    accounts: Mapping[int, Account],
+    postings: Iterable[Posting],
+) -> None:
     applied: list[Posting] = []
     for posting in postings:
-        balance = balances[posting.account_id]
-        if posting.amount > 0:
-            balance.debits_posted += posting.amount
-        else:
-            balance.credits_posted -= posting.amount
+        _add(balances[posting.account_id], posting.amount)
         applied.append(posting)
     for posting in applied:
         account = accounts[posting.account_id]
@@ -345,6 +388,14 @@ def apply_postings(
             _undo_postings(balances, applied)
             error = BalanceOverflow if "overflow" in breach else InsufficientFunds
             raise error(breach, account=account.code)
+
+
+def _add(balance: Balance, amount: int) -> None:
+    """Post ``amount`` (debit positive) to ``balance``."""
+    if amount > 0:
+        balance.debits_posted += amount
+    else:
+        balance.credits_posted -= amount
 
 
 def _undo_postings(balances: dict[int, Balance], applied: list[Posting]) -> None:

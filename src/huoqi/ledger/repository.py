@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from huoqi.db import bulk
 from huoqi.ledger.domain import (
@@ -241,7 +241,8 @@ def write_balances(
 
 
 def business_date(connection: Connection) -> date:
-    value = connection.execute(select(ledger_state.c.business_date)).scalar_one()
+    # read once per batch on the hot path, so straight from the driver
+    ((value,),) = bulk.fetch_rows(connection, "SELECT business_date FROM ledger_state", ())
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
@@ -294,8 +295,12 @@ def allocate_entry_ids(connection: Connection, count: int) -> list[int]:
             {"n": count},
         )
         return [int(row[0]) for row in rows]
-    start = int(connection.execute(select(func.coalesce(func.max(entries.c.id), 0))).scalar_one())
-    return list(range(start + 1, start + 1 + count))
+    return _after_max_id(connection, "entries", count)
+
+
+def _after_max_id(connection: Connection, table: str, count: int) -> list[int]:
+    ((start,),) = bulk.fetch_rows(connection, f"SELECT COALESCE(MAX(id), 0) FROM {table}", ())
+    return list(range(int(start) + 1, int(start) + 1 + count))
 
 
 def allocate_posting_ids(connection: Connection, count: int) -> list[int]:
@@ -312,8 +317,7 @@ def allocate_posting_ids(connection: Connection, count: int) -> list[int]:
             {"n": count},
         )
         return [int(row[0]) for row in rows]
-    start = int(connection.execute(select(func.coalesce(func.max(postings.c.id), 0))).scalar_one())
-    return list(range(start + 1, start + 1 + count))
+    return _after_max_id(connection, "postings", count)
 
 
 ENTRY_COLUMNS = (
