@@ -149,7 +149,7 @@ def test_instant_redemptions_during_the_close_keep_every_chain_whole(
     The close links each income posting to the account's previous posting; a redemption
     of the same account must come before or after that partition's transaction, never
     inside it (on PostgreSQL the partition locks its accounts as it reads their chains),
-    or a chain would fork. Each partition pauses before moving the chains' heads, so
+    or a chain would fork. Each partition pauses after writing its holders' postings, so
     redemptions queue up against it. The income does not depend on who went first: the
     late redemptions count in the base.
     """
@@ -157,7 +157,7 @@ def test_instant_redemptions_during_the_close_keep_every_chain_whole(
     typed = income_sql._typed
 
     def paused(sql: str) -> TextClause:
-        if sql == income_sql._APPLY_ENTRY:
+        if sql.startswith(income_sql._ISSUED_POSTING):  # the holders' postings are written
             time.sleep(0.05)
         return typed(sql)
 
