@@ -92,9 +92,18 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
-    """A read-only transaction: one consistent snapshot of the database."""
-    with engine.connect() as connection, connection.begin():
-        yield connection
+    """A read-only transaction: one consistent snapshot of the database.
+
+    SQLite in WAL mode reads from one snapshot per transaction. PostgreSQL's default READ
+    COMMITTED takes a new snapshot per statement, so two reads (the close's issued shares
+    and the holders' shares, say) could straddle a writer's commit; reads run at REPEATABLE
+    READ there, which never fails a read-only transaction.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            yield connection
 
 
 def run_in_write_transaction(
