@@ -101,30 +101,26 @@ def _measure(path: Path, layout: str, accounts: int) -> Floor:
         "created_at) VALUES (?, 'floor', x'00', 'income', '', ?, ?)",
         (entry, day, f"{day} 20:00:00.000000"),
     )
-    started = time.perf_counter()
-    connection.execute(
+
+    def timed(sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> float:
+        started = time.perf_counter()
+        connection.execute(sql, params)
+        return time.perf_counter() - started
+
+    income = timed(
         "INSERT INTO fund_income (fund_id, income_date, account_id, units, income) "
         "SELECT h.fund_id, ?, a.id, a.credits_posted, a.credits_posted * ? / 100000000 "
         "FROM holdings h JOIN accounts a ON a.id = h.account_id ORDER BY a.id",
         (day, RATE_E4),
     )
-    income = time.perf_counter() - started
-    started = time.perf_counter()
-    connection.execute(
+    postings = timed(
         "INSERT INTO postings (entry_id, account_id, amount, business_date, previous_id) "
         "SELECT ?, fi.account_id, -fi.income, ?, a.last_posting_id FROM fund_income fi "
         "JOIN accounts a ON a.id = fi.account_id WHERE fi.income > 0 ORDER BY fi.account_id",
         (entry, day),
     )
-    postings = time.perf_counter() - started
-    started = time.perf_counter()
-    connection.execute(
-        _BALANCES["balances" if layout == "narrow" else "accounts"], {"entry": entry}
-    )
-    updated = time.perf_counter() - started
-    started = time.perf_counter()
-    connection.execute("COMMIT")
-    commit = time.perf_counter() - started
+    updated = timed(_BALANCES["balances" if layout == "narrow" else "accounts"], {"entry": entry})
+    commit = timed("COMMIT")
     connection.close()
     return Floor(layout, accounts, income, postings, updated, commit)
 

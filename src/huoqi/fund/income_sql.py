@@ -228,7 +228,7 @@ WHERE p.entry_id = :entry AND accounts.id = p.account_id
 # as their chains are read; a customer posting meanwhile waits instead of forking a chain.
 # SQLite's writer lock already excludes everyone else.
 _LOCK_FUND_ACCOUNT = "SELECT id FROM accounts WHERE id = :issued FOR UPDATE"
-_LOCKING = "\nFOR UPDATE OF a"
+_POSTINGS_LOCKED = _POSTINGS.rstrip() + "\nFOR UPDATE OF a"
 
 
 def distribute(
@@ -278,7 +278,7 @@ def _distribute_partition(
         }  # fmt: skip
         if bulk.is_postgres(connection):
             connection.execute(_typed(_LOCK_FUND_ACCOUNT), entry)
-            connection.execute(_typed(_POSTINGS.rstrip() + _LOCKING), entry)
+            connection.execute(_typed(_POSTINGS_LOCKED), entry)
         else:
             connection.execute(_typed(_POSTINGS), entry)
         connection.execute(_typed(_ISSUED_POSTING), entry)

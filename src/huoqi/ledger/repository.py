@@ -189,6 +189,9 @@ def read_balance(connection: Connection, account_id: int) -> Balance | None:
     return _balance(row) if row else None
 
 
+_TOTALS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
+
+
 def write_balances(
     connection: Connection,
     balances: Mapping[int, Balance],
@@ -197,43 +200,26 @@ def write_balances(
     """Store new running totals, and with ``heads`` each account's last posting id (every
     account of ``balances`` must then be in ``heads``). The rows are locked by
     `lock_accounts` first."""
-    rows: list[tuple[int | None, ...]]
-    if heads is None:
-        rows = [
-            (b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending, account_id)
-            for account_id, b in balances.items()
-        ]
-        setting = "debits_posted = ?, credits_posted = ?, debits_pending = ?, credits_pending = ?"
-        unnested = "dp, cp, dpe, cpe, id"
-        from_values = "debits_posted = v.dp, credits_posted = v.cp, " + (
-            "debits_pending = v.dpe, credits_pending = v.cpe"
-        )
-    else:
-        rows = [
-            (b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending,
-             heads[account_id], account_id)
-            for account_id, b in balances.items()
-        ]  # fmt: skip
-        setting = (
-            "debits_posted = ?, credits_posted = ?, debits_pending = ?, credits_pending = ?, "
-            "last_posting_id = ?"
-        )
-        unnested = "dp, cp, dpe, cpe, head, id"
-        from_values = (
-            "debits_posted = v.dp, credits_posted = v.cp, debits_pending = v.dpe, "
-            "credits_pending = v.cpe, last_posting_id = v.head"
-        )
-    if not rows:
+    if not balances:
         return
+    columns = _TOTALS if heads is None else (*_TOTALS, "last_posting_id")
+    rows = [
+        (b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending,
+         *(() if heads is None else (heads[account_id],)), account_id)
+        for account_id, b in balances.items()
+    ]  # fmt: skip
     if bulk.is_postgres(connection) and len(rows) > 1:
         # one statement for the whole batch rather than one round of the protocol per account
         arrays = ", ".join(["%s::bigint[]"] * len(rows[0]))
+        names = [f"v{n}" for n in range(len(columns))]
         connection.exec_driver_sql(
-            f"UPDATE accounts SET {from_values} FROM unnest({arrays}) AS v({unnested}) "
-            "WHERE accounts.id = v.id",
+            "UPDATE accounts SET "
+            + ", ".join(f"{column} = v.{name}" for column, name in zip(columns, names, strict=True))
+            + f" FROM unnest({arrays}) AS v({', '.join(names)}, id) WHERE accounts.id = v.id",
             tuple(list(column) for column in zip(*rows, strict=True)),
         )
         return
+    setting = ", ".join(f"{column} = ?" for column in columns)
     bulk.execute_many(connection, f"UPDATE accounts SET {setting} WHERE id = ?", rows)
 
 
@@ -284,40 +270,29 @@ def entries_by_keys(connection: Connection, keys: Collection[str]) -> dict[str, 
 def allocate_entry_ids(connection: Connection, count: int) -> list[int]:
     """Take ``count`` fresh entry ids. The caller holds the write lock (SQLite) or uses the
     sequence (PostgreSQL), so two writers never take the same id."""
-    if count == 0:
-        return []
-    if connection.dialect.name == "postgresql":
-        rows = connection.execute(
-            text(
-                "SELECT nextval(pg_get_serial_sequence('entries', 'id')) "
-                "FROM generate_series(1, :n)"
-            ),
-            {"n": count},
-        )
-        return [int(row[0]) for row in rows]
-    return _after_max_id(connection, "entries", count)
-
-
-def _after_max_id(connection: Connection, table: str, count: int) -> list[int]:
-    ((start,),) = bulk.fetch_rows(connection, f"SELECT COALESCE(MAX(id), 0) FROM {table}", ())
-    return list(range(int(start) + 1, int(start) + 1 + count))
+    return _fresh_ids(connection, "entries", count)
 
 
 def allocate_posting_ids(connection: Connection, count: int) -> list[int]:
     """Take ``count`` fresh posting ids, as `allocate_entry_ids` does for entries. A writer
     needs them before it inserts: each posting of a batch links the account's previous one."""
+    return _fresh_ids(connection, "postings", count)
+
+
+def _fresh_ids(connection: Connection, table: str, count: int) -> list[int]:
     if count == 0:
         return []
-    if connection.dialect.name == "postgresql":
+    if bulk.is_postgres(connection):
         rows = connection.execute(
             text(
-                "SELECT nextval(pg_get_serial_sequence('postings', 'id')) "
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
                 "FROM generate_series(1, :n)"
             ),
             {"n": count},
         )
         return [int(row[0]) for row in rows]
-    return _after_max_id(connection, "postings", count)
+    ((start,),) = bulk.fetch_rows(connection, f"SELECT COALESCE(MAX(id), 0) FROM {table}", ())
+    return list(range(int(start) + 1, int(start) + 1 + count))
 
 
 ENTRY_COLUMNS = (
