@@ -202,12 +202,20 @@ def write_balances(
     `lock_accounts` first."""
     if not balances:
         return
-    columns = _TOTALS if heads is None else (*_TOTALS, "last_posting_id")
-    rows = [
-        (b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending,
-         *(() if heads is None else (heads[account_id],)), account_id)
-        for account_id, b in balances.items()
-    ]  # fmt: skip
+    columns: tuple[str, ...] = _TOTALS
+    rows: list[tuple[int | None, ...]]
+    if heads is None:
+        rows = [
+            (b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending, account_id)
+            for account_id, b in balances.items()
+        ]
+    else:
+        columns = (*_TOTALS, "last_posting_id")
+        rows = [
+            (b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending,
+             heads[account_id], account_id)
+            for account_id, b in balances.items()
+        ]  # fmt: skip
     if bulk.is_postgres(connection) and len(rows) > 1:
         # one statement for the whole batch rather than one round of the protocol per account
         arrays = ", ".join(["%s::bigint[]"] * len(rows[0]))
