@@ -16,7 +16,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 
-import huoqi.ledger.tables  # noqa: F401  (puts the ledger's tables on the metadata)
+import huoqi.audit.tables
+import huoqi.fund.tables
+import huoqi.identity.tables
+import huoqi.ledger.tables
+import huoqi.web.tables  # noqa: F401  (puts every feature's tables on the metadata)
 from huoqi.db.metadata import metadata
 from huoqi.ledger.domain import AccountKind, Balance, EntryRequest, HoldRequest, Posting, transfer
 from huoqi.ledger.service import Ledger

@@ -92,7 +92,7 @@ class BankGateway(Protocol):
     def request_debit(self, *, reference: str, amount: int) -> None: ...
 
 
-def _order(row: Any) -> Order:
+def order_from_row(row: Any) -> Order:
     return Order(
         row.id, row.holder_id, row.fund_id, row.kind, row.amount, row.status,
         row.requested_at, row.trade_date, row.confirm_date, row.payout_date, row.hold_id,
@@ -104,7 +104,7 @@ def get_order(connection: Connection, order_id: int) -> Order:
     row = connection.execute(select(fund_orders).where(fund_orders.c.id == order_id)).first()
     if row is None:
         raise UnknownOrder(f"order {order_id} does not exist", order=order_id)
-    return _order(row)
+    return order_from_row(row)
 
 
 def orders_of(connection: Connection, holder_id: int, *, limit: int = 50) -> list[Order]:
@@ -114,7 +114,7 @@ def orders_of(connection: Connection, holder_id: int, *, limit: int = 50) -> lis
         .order_by(fund_orders.c.id.desc())
         .limit(limit)
     )
-    return [_order(row) for row in rows]
+    return [order_from_row(row) for row in rows]
 
 
 def _aware(at: datetime) -> datetime:
@@ -146,7 +146,7 @@ def _replay(connection: Connection, key: str, digest: bytes) -> Order | None:
         raise OrderKeyConflict(
             f"idempotency key {key!r} was already used for a different request", key=key
         )
-    return _order(row)
+    return order_from_row(row)
 
 
 def insert_order(connection: Connection, **values: Any) -> Order:
@@ -204,7 +204,7 @@ def payment_result(
     ).first()
     if row is None:
         raise UnknownOrder(f"no purchase has bank reference {reference!r}", reference=reference)
-    order = _order(row)
+    order = order_from_row(row)
     if order.status != "awaiting_payment":
         return order
     if not succeeded:

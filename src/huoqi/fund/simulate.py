@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -195,4 +195,5 @@ class _Clock:
     now: datetime
 
     def __call__(self) -> datetime:
-        return self.now
+        # UTC, like the wall clock: SQLite keeps timestamps without their offset
+        return self.now.astimezone(UTC)

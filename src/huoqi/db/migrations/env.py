@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from alembic import context
 
+import huoqi.audit.tables
 import huoqi.fund.tables
-import huoqi.ledger.tables  # noqa: F401
+import huoqi.identity.tables
+import huoqi.ledger.tables
+import huoqi.web.tables  # noqa: F401
 from huoqi.db.engine import make_engine
 from huoqi.db.metadata import metadata
 

@@ -1,0 +1,135 @@
+"""The Huoqi web service: the API, the customer app, the operator console, operations.
+
+`create_app` wires one `Services` (engine, clock, bank, close jobs) into FastAPI. Every
+route is a thin layer over `huoqi.service` and the feature packages; nothing here holds
+business rules.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse, Response
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, text
+
+from huoqi import __version__
+from huoqi.db.engine import make_engine
+from huoqi.ledger.service import utc_now
+from huoqi.web import api_account, api_funds, api_identity, api_ops, problems
+from huoqi.web.bank import AnsweringBank
+from huoqi.web.clock import DemoClock
+from huoqi.web.context import Ctx, Operator, Services
+from huoqi.web.jobs import Jobs
+from huoqi.web.observability import Metrics, ServiceMiddleware
+from huoqi.web.problems import ApiProblem
+
+MAX_BODY = 64 * 1024
+DESCRIPTION = """
+Huoqi's HTTP API: a money-market-fund current account on a double-entry ledger.
+
+* Amounts are decimal text in CNY (`"100.00"`); answers also give exact integer fen.
+* Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code`.
+* Money-moving POSTs need an `Idempotency-Key` header: the same key and body answer the
+  first response again (header `Idempotent-Replayed: true`); the same key with another
+  body answers 409.
+* Sign in with `POST /api/v1/sessions` and send `Authorization: Bearer <token>`.
+* Lists are paged with `?cursor=` from the previous page's `next_cursor`.
+"""
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    database_url: str | None = None
+    bank_delay: float = 0.2
+    demo_clock_start: datetime | None = None
+    secure_cookies: bool = False
+
+    @classmethod
+    def from_env(cls) -> WebSettings:
+        start = os.environ.get("HUOQI_DEMO_CLOCK_START", "").strip()
+        demo = os.environ.get("HUOQI_DEMO_CLOCK", "") == "1" or bool(start)
+        return cls(
+            bank_delay=float(os.environ.get("HUOQI_BANK_DELAY", "0.2")),
+            demo_clock_start=(datetime.fromisoformat(start) if start else utc_now())
+            if demo else None,
+            secure_cookies=os.environ.get("HUOQI_SECURE_COOKIES", "") == "1",
+        )  # fmt: skip
+
+
+class ClockMove(BaseModel):
+    days: int = Field(ge=1, le=31)
+
+
+def create_app(settings: WebSettings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    settings = settings or WebSettings.from_env()
+    engine = engine or make_engine(settings.database_url)
+    demo_clock = DemoClock(settings.demo_clock_start) if settings.demo_clock_start else None
+    clock = demo_clock or utc_now
+    services = Services(
+        engine=engine, clock=clock, bank=AnsweringBank(engine, clock, settings.bank_delay),
+        jobs=Jobs(engine, clock), secure_cookies=settings.secure_cookies, demo_clock=demo_clock,
+    )  # fmt: skip
+    app = FastAPI(
+        title="Huoqi", version=__version__, description=DESCRIPTION,
+        docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json",
+    )  # fmt: skip
+    app.state.services = services
+    metrics = Metrics()
+    app.state.metrics = metrics
+    problems.install(app)
+    for router in (api_identity.router, api_account.router, api_funds.router, api_ops.router):
+        app.include_router(router)
+    _operations(app, engine, metrics)
+    if demo_clock is not None:
+        _demo_clock(app)
+    from huoqi.web import pages
+
+    pages.install(app)
+    app.add_middleware(ServiceMiddleware, metrics=metrics, max_body=MAX_BODY,
+                       large_body_paths=("/api/v1/ops/funds/", "/console/income"))  # fmt: skip
+    return app
+
+
+def _operations(app: FastAPI, engine: Engine, metrics: Metrics) -> None:
+    @app.get("/healthz", tags=["operations"], summary="The process answers",
+             response_class=PlainTextResponse)  # fmt: skip
+    def healthz() -> str:
+        return "ok"
+
+    @app.get("/readyz", tags=["operations"], summary="The database answers, schema at head",
+             response_class=PlainTextResponse,
+             responses={"503": {"description": "not ready"}})  # fmt: skip
+    def readyz() -> Response:
+        from huoqi.db.migrate import head
+
+        try:
+            with engine.connect() as connection:
+                current = connection.execute(
+                    text("SELECT version_num FROM alembic_version")
+                ).scalar_one_or_none()
+        except Exception as error:
+            return PlainTextResponse(f"database unavailable: {type(error).__name__}", 503)
+        if current != head():
+            return PlainTextResponse(f"schema at {current}, expected {head()}", 503)
+        return PlainTextResponse("ready")
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
+             response_class=PlainTextResponse)  # fmt: skip
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _demo_clock(app: FastAPI) -> None:
+    @app.post("/api/v1/ops/demo-clock", tags=["operations"],
+              summary="Demo only: move the clock forward by whole days")  # fmt: skip
+    def move_clock(body: ClockMove, principal: Operator, ctx: Ctx) -> dict[str, str]:
+        if ctx.demo_clock is None:
+            raise ApiProblem(404, "not_found", "the demo clock is off")
+        now = ctx.demo_clock.advance(timedelta(days=body.days))
+        return {"now": now.isoformat()}

@@ -1,0 +1,7 @@
+"""Placeholder replaced below."""
+
+from fastapi import FastAPI
+
+
+def install(app: FastAPI) -> None:
+    return None
