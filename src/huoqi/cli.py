@@ -22,6 +22,7 @@ from huoqi.fund.account_cli import current_app
 from huoqi.fund.cli import eod_app, fund_app
 from huoqi.ledger.cli import app as ledger_app
 from huoqi.money import format_amount
+from huoqi.web.cli import serve, users_app
 
 app = typer.Typer(
     name="huoqi",
@@ -39,6 +40,8 @@ app.add_typer(fund_app, name="fund")
 app.add_typer(eod_app, name="eod")
 app.add_typer(current_app, name="current")
 app.add_typer(bench_app, name="bench")
+app.add_typer(users_app, name="users")
+app.command("serve")(serve)
 console = Console()
 errors = Console(stderr=True)
 

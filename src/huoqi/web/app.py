@@ -49,6 +49,7 @@ class WebSettings:
     bank_delay: float = 0.2
     demo_clock_start: datetime | None = None
     secure_cookies: bool = False
+    prepare_demo: bool = False  # register the demo funds and logins at start
 
     @classmethod
     def from_env(cls) -> WebSettings:
@@ -59,6 +60,7 @@ class WebSettings:
             demo_clock_start=(datetime.fromisoformat(start) if start else utc_now())
             if demo else None,
             secure_cookies=os.environ.get("HUOQI_SECURE_COOKIES", "") == "1",
+            prepare_demo=os.environ.get("HUOQI_DEMO_SETUP", "") == "1",
         )  # fmt: skip
 
 
@@ -75,6 +77,11 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
         engine=engine, clock=clock, bank=AnsweringBank(engine, clock, settings.bank_delay),
         jobs=Jobs(engine, clock), secure_cookies=settings.secure_cookies, demo_clock=demo_clock,
     )  # fmt: skip
+    if settings.prepare_demo:
+        from huoqi.service.demo_setup import prepare_fresh_platform, seed_demo_logins
+
+        prepare_fresh_platform(engine, clock)
+        seed_demo_logins(engine, clock)
     app = FastAPI(
         title="Huoqi", version=__version__, description=DESCRIPTION,
         docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json",
