@@ -17,7 +17,8 @@ from huoqi.fund.orders import Order, UnknownOrder
 from huoqi.fund.statements import SHANGHAI
 from huoqi.money import format_amount
 from huoqi.service import customer as customer_service
-from huoqi.web.context import Ctx, Customer, actor
+from huoqi.identity.service import Principal
+from huoqi.web.context import Ctx, Customer, Services, actor
 from huoqi.web.idempotency import run_idempotent
 from huoqi.web.schemas import (
     AmountIn,
@@ -120,24 +121,27 @@ def get_quote(
     amount: Annotated[str, Query(pattern=r"^\d{1,13}(\.\d{1,2})?$", max_length=16)],
     mode: Annotated[str, Query(pattern="^(instant|normal)$")] = "normal",
 ) -> QuoteOut:  # fmt: skip
-    fen = AmountIn(amount=amount).fen()
-    instant = mode == "instant"
+    return quote(ctx, principal, AmountIn(amount=amount).fen(), instant=mode == "instant")
+
+
+def quote(ctx: Services, principal: Principal, fen: int, *, instant: bool) -> QuoteOut:
+    """Dates and limits of a redemption requested now, and whether it can go through."""
     with read_transaction(ctx.engine) as connection:
         holder = customer_service.holder_of(connection, principal.user)
-        quote = statements.redemption_quote(
+        found = statements.redemption_quote(
             connection, holder, amount=fen, instant=instant, now=ctx.clock()
         )
     reason = None
-    if fen > quote.available:
-        reason = f"only {format_amount(quote.available, grouped=True)} CNY can be redeemed now"
-    elif instant and fen > quote.instant_remaining:
-        reason = (f"{format_amount(quote.instant_remaining, grouped=True)} CNY of instant "
+    if fen > found.available:
+        reason = f"only {format_amount(found.available, grouped=True)} CNY can be redeemed now"
+    elif instant and fen > found.instant_remaining:
+        reason = (f"{format_amount(found.instant_remaining, grouped=True)} CNY of instant "
                   "redemption is left today; a normal redemption has no such limit")  # fmt: skip
     return QuoteOut(
         mode="instant" if instant else "normal", amount=Money.of(fen),
-        available=Money.of(quote.available), trade_date=quote.trade_date,
-        payout_date=quote.payout_date, last_income_date=quote.last_income_date,
-        instant_remaining=Money.of(quote.instant_remaining), allowed=reason is None,
+        available=Money.of(found.available), trade_date=found.trade_date,
+        payout_date=found.payout_date, last_income_date=found.last_income_date,
+        instant_remaining=Money.of(found.instant_remaining), allowed=reason is None,
         reason=reason,
     )  # fmt: skip
 
@@ -147,6 +151,12 @@ def get_quote(
 def post_purchase(
     body: AmountIn, request: Request, principal: Customer, ctx: Ctx, key: IdempotencyKey
 ) -> JSONResponse:
+    return purchase(ctx, request, principal, key, body)
+
+
+def purchase(ctx: Services, request: Request, principal: Principal, key: str,
+             body: AmountIn) -> JSONResponse:  # fmt: skip
+    """Buy, once per key; the bank is asked for the money after the order is committed."""
     fen = body.fen()
     who = actor(request, principal)
     references: list[tuple[str, int]] = []
@@ -172,6 +182,11 @@ def post_purchase(
 def post_redemption(
     body: RedeemIn, request: Request, principal: Customer, ctx: Ctx, key: IdempotencyKey
 ) -> JSONResponse:
+    return redemption(ctx, request, principal, key, body)
+
+
+def redemption(ctx: Services, request: Request, principal: Principal, key: str,
+               body: RedeemIn) -> JSONResponse:  # fmt: skip
     fen = body.fen()
     who = actor(request, principal)
 
@@ -191,6 +206,11 @@ def post_redemption(
 def post_switch(
     body: SwitchIn, request: Request, principal: Customer, ctx: Ctx, key: IdempotencyKey
 ) -> JSONResponse:
+    return switch(ctx, request, principal, key, body)
+
+
+def switch(ctx: Services, request: Request, principal: Principal, key: str,
+           body: SwitchIn) -> JSONResponse:  # fmt: skip
     who = actor(request, principal)
 
     def work(connection: Connection) -> tuple[int, Any]:

@@ -1,0 +1,337 @@
+"""The customer app: ``/app`` (mobile first, Chinese or English)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from huoqi.db.engine import read_transaction
+from huoqi.errors import HuoqiError
+from huoqi.fund import registry, statements
+from huoqi.fund.calendar import default_calendar
+from huoqi.fund.statements import SHANGHAI
+from huoqi.identity.service import Principal
+from huoqi.money import InvalidAmount, format_amount
+from huoqi.service import customer as customer_service
+from huoqi.web import api_account, api_identity
+from huoqi.web.charts import bar_chart, line_chart
+from huoqi.web.context import Services, client_address
+from huoqi.web.pages import (
+    PageError,
+    end_session,
+    error_text,
+    form_of,
+    page_principal,
+    percent,
+    render,
+    start_session,
+    translator,
+)
+from huoqi.web.schemas import AmountIn, PasswordChangeIn, RedeemIn, SignUpIn, SwitchIn
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+
+
+def _ctx(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def _home_for(principal: Principal) -> str:
+    return "/app" if principal.user.role == "customer" else "/console"
+
+
+def _amount(text: str) -> AmountIn:
+    try:
+        return AmountIn(amount=text)
+    except ValidationError:
+        raise InvalidAmount(
+            f"'{text[:20]}' is not an amount: use digits with up to two decimals, e.g. 100.00"
+        ) from None
+
+
+# --- signing in and out ---------------------------------------------------------------
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, expired: int = 0) -> Response:
+    return render(request, "app/sign_in.html", {"expired": bool(expired)})
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request) -> Response:
+    form = await form_of(request)
+    t = translator(request)
+    try:
+        new = api_identity.sign_in(
+            _ctx(request), form.get("phone", ""), form.get("password", ""), kind="cookie",
+            address=client_address(request),
+        )  # fmt: skip
+    except HuoqiError as error:
+        return render(request, "app/sign_in.html",
+                      {"error": error_text(t, error), "phone": form.get("phone", "")},
+                      status=error.status)  # fmt: skip
+    response = RedirectResponse(_home_for(new.principal), status_code=303)
+    start_session(request, response, new.token, new.expires_at)
+    return response
+
+
+@router.get("/sign-up")
+def sign_up_page(request: Request) -> Response:
+    with read_transaction(_ctx(request).engine) as connection:
+        funds = registry.list_funds(connection)
+    return render(request, "app/sign_up.html", {"funds": funds})
+
+
+@router.post("/sign-up")
+async def sign_up(request: Request) -> Response:
+    form = await form_of(request)
+    ctx = _ctx(request)
+    t = translator(request)
+    try:
+        body = SignUpIn(
+            phone=form.get("phone", ""), password=form.get("password", ""),
+            display_name=form.get("display_name", ""), fund_code=form.get("fund_code", "HQ001"),
+        )  # fmt: skip
+        api_identity.sign_up_customer(ctx, body, client_address(request))
+        new = api_identity.sign_in(ctx, body.phone, body.password, kind="cookie",
+                                   address=client_address(request))  # fmt: skip
+    except (HuoqiError, ValidationError) as error:
+        message = (
+            error_text(t, error) if isinstance(error, HuoqiError)
+            else t.error("weak_password", "check the phone number and the password")
+        )  # fmt: skip
+        with read_transaction(ctx.engine) as connection:
+            funds = registry.list_funds(connection)
+        return render(request, "app/sign_up.html",
+                      {"error": message, "funds": funds, "phone": form.get("phone", "")},
+                      status=422)  # fmt: skip
+    response = RedirectResponse("/app", status_code=303)
+    start_session(request, response, new.token, new.expires_at)
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request) -> Response:
+    await form_of(request)
+    principal = page_principal(request)
+    api_identity.sign_out(_ctx(request), principal, client_address(request))
+    response = RedirectResponse("/app/sign-in", status_code=303)
+    end_session(response)
+    return response
+
+
+# --- home, charts, movements ------------------------------------------------------------
+
+
+@router.get("")
+def home(request: Request, days: Annotated[int, Query(ge=7, le=90)] = 30) -> Response:
+    principal = page_principal(request, "customer")
+    ctx = _ctx(request)
+    t = translator(request)
+    today = ctx.clock().astimezone(SHANGHAI).date()
+    with read_transaction(ctx.engine) as connection:
+        holder = customer_service.holder_of(connection, principal.user)
+        summary = statements.summary(connection, holder, now=ctx.clock())
+        yields = statements.fund_yields(connection, summary.fund,
+                                        start=today - timedelta(days=days), end=today)  # fmt: skip
+        income = statements.income_by_day(connection, holder, today - timedelta(days=days),
+                                          today - timedelta(days=1))  # fmt: skip
+        recent = statements.orders_page(connection, holder, before_id=None, limit=5)
+    yield_points = [(row.date, row.yield_7d) for row in yields if row.yield_7d is not None]
+    return render(request, "app/home.html", {
+        "summary": summary, "recent": recent, "days": days,
+        "yield_chart": line_chart(yield_points, label=lambda v: f"{Decimal(v):.3f}",
+                                  title=t("chart.yield7")),
+        "income_chart": bar_chart(income, label=lambda v: format_amount(int(v)),
+                                  title=t("chart.income")),
+        "yield_text": percent(summary.yield_7d),
+    }, principal=principal)  # fmt: skip
+
+
+@router.get("/orders")
+def orders(request: Request, before: Annotated[int | None, Query(ge=1)] = None) -> Response:
+    principal = page_principal(request, "customer")
+    with read_transaction(_ctx(request).engine) as connection:
+        holder = customer_service.holder_of(connection, principal.user)
+        page = statements.orders_page(connection, holder, before_id=before, limit=21)
+        codes = {fund.id: fund.code for fund in registry.list_funds(connection)}
+    return render(request, "app/orders.html", {
+        "orders": page[:20], "older": page[19].id if len(page) > 20 else None, "codes": codes,
+    }, principal=principal)  # fmt: skip
+
+
+@router.get("/orders/{order_id}")
+def order(request: Request, order_id: int) -> Response:
+    principal = page_principal(request, "customer")
+    with read_transaction(_ctx(request).engine) as connection:
+        holder = customer_service.holder_of(connection, principal.user)
+        found = statements.order_of(connection, holder, order_id)
+        codes = {fund.id: fund.code for fund in registry.list_funds(connection)}
+    if found is None:
+        raise PageError(404, "error.not_found")
+    return render(request, "app/order.html", {"order": found, "codes": codes},
+                  principal=principal)  # fmt: skip
+
+
+@router.get("/income")
+def income(request: Request, days: Annotated[int, Query(ge=7, le=366)] = 30) -> Response:
+    principal = page_principal(request, "customer")
+    ctx = _ctx(request)
+    t = translator(request)
+    end = ctx.clock().astimezone(SHANGHAI).date() - timedelta(days=1)
+    with read_transaction(ctx.engine) as connection:
+        holder = customer_service.holder_of(connection, principal.user)
+        rows = statements.income_by_day(connection, holder, end - timedelta(days=days - 1), end)
+    return render(request, "app/income.html", {
+        "rows": list(reversed(rows)), "days": days, "total": sum(v for _, v in rows),
+        "chart": bar_chart(rows, label=lambda v: format_amount(int(v)), title=t("chart.income")),
+    }, principal=principal)  # fmt: skip
+
+
+# --- money movements ---------------------------------------------------------------------
+
+
+def _order_id(response: Response) -> int:
+    return int(json.loads(bytes(response.body))["id"])
+
+
+@router.get("/buy")
+def buy_page(request: Request) -> Response:
+    principal = page_principal(request, "customer")
+    dates = default_calendar().purchase_dates(_ctx(request).clock())
+    return render(request, "app/buy.html", {"dates": dates}, principal=principal)
+
+
+@router.post("/buy")
+async def buy(request: Request) -> Response:
+    form = await form_of(request)
+    principal = page_principal(request, "customer")
+    ctx = _ctx(request)
+    try:
+        answer = api_account.purchase(ctx, request, principal, form.get("idempotency_key", ""),
+                                      _amount(form.get("amount", "")))  # fmt: skip
+    except HuoqiError as error:
+        dates = default_calendar().purchase_dates(ctx.clock())
+        return render(request, "app/buy.html", {
+            "dates": dates, "error": error_text(translator(request), error),
+            "amount": form.get("amount", ""),
+        }, status=error.status, principal=principal)  # fmt: skip
+    return RedirectResponse(f"/app/orders/{_order_id(answer)}?new=1", status_code=303)
+
+
+@router.get("/redeem")
+def redeem_page(request: Request) -> Response:
+    principal = page_principal(request, "customer")
+    ctx = _ctx(request)
+    with read_transaction(ctx.engine) as connection:
+        holder = customer_service.holder_of(connection, principal.user)
+        summary = statements.summary(connection, holder, now=ctx.clock())
+    return render(request, "app/redeem.html", {"summary": summary, "mode": "instant"},
+                  principal=principal)  # fmt: skip
+
+
+@router.post("/redeem/review")
+async def redeem_review(request: Request) -> Response:
+    form = await form_of(request)
+    principal = page_principal(request, "customer")
+    ctx = _ctx(request)
+    mode = "instant" if form.get("mode") == "instant" else "normal"
+    try:
+        fen = _amount(form.get("amount", "")).fen()
+        quote = api_account.quote(ctx, principal, fen, instant=mode == "instant")
+    except HuoqiError as error:
+        with read_transaction(ctx.engine) as connection:
+            holder = customer_service.holder_of(connection, principal.user)
+            summary = statements.summary(connection, holder, now=ctx.clock())
+        return render(request, "app/redeem.html", {
+            "summary": summary, "mode": mode, "amount": form.get("amount", ""),
+            "error": error_text(translator(request), error),
+        }, status=error.status, principal=principal)  # fmt: skip
+    return render(request, "app/redeem_review.html",
+                  {"quote": quote, "amount": form.get("amount", "")}, principal=principal)  # fmt: skip
+
+
+@router.post("/redeem")
+async def redeem(request: Request) -> Response:
+    form = await form_of(request)
+    principal = page_principal(request, "customer")
+    ctx = _ctx(request)
+    mode = "instant" if form.get("mode") == "instant" else "normal"
+    try:
+        amount = _amount(form.get("amount", ""))
+        answer = api_account.redemption(
+            ctx, request, principal, form.get("idempotency_key", ""),
+            RedeemIn(amount=amount.amount, mode=mode),
+        )  # fmt: skip
+    except HuoqiError as error:
+        with read_transaction(ctx.engine) as connection:
+            holder = customer_service.holder_of(connection, principal.user)
+            summary = statements.summary(connection, holder, now=ctx.clock())
+        return render(request, "app/redeem.html", {
+            "summary": summary, "mode": mode, "amount": form.get("amount", ""),
+            "error": error_text(translator(request), error),
+        }, status=error.status, principal=principal)  # fmt: skip
+    return RedirectResponse(f"/app/orders/{_order_id(answer)}?new=1", status_code=303)
+
+
+@router.get("/switch")
+def switch_page(request: Request) -> Response:
+    principal = page_principal(request, "customer")
+    ctx = _ctx(request)
+    today = ctx.clock().astimezone(SHANGHAI).date()
+    with read_transaction(ctx.engine) as connection:
+        holder = customer_service.holder_of(connection, principal.user)
+        current = registry.fund_by_id(connection, holder.fund_id)
+        funds = []
+        for fund in registry.list_funds(connection):
+            rows = statements.fund_yields(connection, fund, start=today - timedelta(days=10),
+                                          end=today)  # fmt: skip
+            funds.append((fund, rows[-1].yield_7d if rows else None))
+    return render(request, "app/switch.html", {"current": current, "funds": funds},
+                  principal=principal)  # fmt: skip
+
+
+@router.post("/switch")
+async def switch(request: Request) -> Response:
+    form = await form_of(request)
+    principal = page_principal(request, "customer")
+    ctx = _ctx(request)
+    try:
+        body = SwitchIn(fund_code=form.get("fund_code", ""))
+        api_account.switch(ctx, request, principal, form.get("idempotency_key", ""), body)
+    except (HuoqiError, ValidationError) as error:
+        message = (error_text(translator(request), error) if isinstance(error, HuoqiError)
+                   else "unknown fund")  # fmt: skip
+        return render(request, "error.html", {"message": message}, status=422,
+                      principal=principal)  # fmt: skip
+    return RedirectResponse("/app/orders", status_code=303)
+
+
+@router.get("/settings")
+def settings_page(request: Request, saved: int = 0) -> Response:
+    principal = page_principal(request)
+    return render(request, "app/settings.html", {"saved": bool(saved)}, principal=principal)
+
+
+@router.post("/password")
+async def change_password(request: Request) -> Response:
+    form = await form_of(request)
+    principal = page_principal(request)
+    try:
+        body = PasswordChangeIn(current_password=form.get("current_password", ""),
+                                new_password=form.get("new_password", ""))  # fmt: skip
+        api_identity.change_password(_ctx(request), principal, body, client_address(request))
+    except (HuoqiError, ValidationError) as error:
+        t = translator(request)
+        message = (error_text(t, error) if isinstance(error, HuoqiError)
+                   else t.error("weak_password", t("auth.password_rule")))  # fmt: skip
+        return render(request, "app/settings.html", {"error": message}, status=422,
+                      principal=principal)  # fmt: skip
+    return RedirectResponse("/app/settings?saved=1", status_code=303)
