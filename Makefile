@@ -1,12 +1,13 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTEST_ARGS ?=
+PORT ?= 8000
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 
 .PHONY: help venv run test test-fast lint bench screenshot
 
 help:
-	@echo "make run    - install, build a 90-day demo history in ./var/huoqi.db"
+	@echo "make run    - install, build a 90-day demo history in ./var/huoqi.db, serve the app"
 	@echo "make test   - install (incl. a throw-away PostgreSQL) and run every test"
 	@echo "make bench  - benchmarks; figures go to docs/benchmarks.md"
 	@echo "make lint   - ruff and mypy"
@@ -16,17 +17,19 @@ venv:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet --break-system-packages uv
 	@$(UV) sync --frozen --quiet
 
-# The demo database is rebuilt on every run: 2,000 customers over 90 days, closed daily.
+# The demo database is rebuilt on every run: 2,000 customers over 90 days, closed daily;
+# then the app is served with the demo logins and the demo clock (operators can move it).
 run: venv
 	rm -f var/huoqi.db var/huoqi.db-wal var/huoqi.db-shm
 	$(UV) run huoqi db upgrade
 	HUOQI_SQLITE_SYNCHRONOUS=NORMAL $(UV) run huoqi simulate --users 2000 --days 90 --seed 1
 	$(UV) run huoqi eod status
-	$(UV) run huoqi fund yields --code HQ001 | tail -n 7
 	$(UV) run huoqi report trial-balance
+	HUOQI_DEMO_CLOCK=1 $(UV) run huoqi serve --host 127.0.0.1 --port $(PORT) --demo-logins
 
 test: venv
 	$(UV) run python -m huoqi.testing.postgres --ensure-installed
+	$(UV) run python -m huoqi.testing.browser --ensure-installed
 	$(UV) run pytest $(PYTEST_ARGS)
 
 test-fast: venv
