@@ -43,24 +43,39 @@ class AuditRow:
 
 
 def record(
-    connection: Connection, actor: Actor, action: str, *, now: datetime,
-    object_type: str = "", object_id: object = "", outcome: str = "ok",
+    connection: Connection,
+    actor: Actor,
+    action: str,
+    *,
+    now: datetime,
+    object_type: str = "",
+    object_id: object = "",
+    outcome: str = "ok",
     detail: dict[str, Any] | None = None,
-) -> None:  # fmt: skip
+) -> None:
     connection.execute(
         insert(audit_log).values(
-            at=now, actor_id=actor.id, actor=actor.name[:40], action=action,
-            object_type=object_type, object_id=str(object_id)[:64], outcome=outcome,
+            at=now,
+            actor_id=actor.id,
+            actor=actor.name[:40],
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id)[:64],
+            outcome=outcome,
             address=actor.address[:64],
             detail=json.dumps(detail or {}, ensure_ascii=False, default=str, sort_keys=True),
         )
-    )  # fmt: skip
+    )
 
 
 def read(
-    connection: Connection, *, before_id: int | None = None, limit: int = 50,
-    actor_id: int | None = None, action: str | None = None,
-) -> list[AuditRow]:  # fmt: skip
+    connection: Connection,
+    *,
+    before_id: int | None = None,
+    limit: int = 50,
+    actor_id: int | None = None,
+    action: str | None = None,
+) -> list[AuditRow]:
     """Newest first; ``before_id`` continues a page."""
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if before_id is not None:

@@ -53,19 +53,24 @@ class Summary:
 def holdings_of(connection: Connection, holder: Holder) -> list[Holding]:
     rows = connection.execute(
         select(
-            holdings.c.fund_id, holdings.c.account_id,
+            holdings.c.fund_id,
+            holdings.c.account_id,
             (accounts.c.credits_posted - accounts.c.debits_posted).label("shares"),
             accounts.c.debits_pending,
         )
         .join(accounts, accounts.c.id == holdings.c.account_id)
         .where(holdings.c.holder_id == holder.id)
         .order_by(holdings.c.fund_id)
-    ).all()  # fmt: skip
+    ).all()
     return [
-        Holding(fund_by_id(connection, row.fund_id), row.account_id, int(row.shares),
-                int(row.debits_pending))
+        Holding(
+            fund_by_id(connection, row.fund_id),
+            row.account_id,
+            int(row.shares),
+            int(row.debits_pending),
+        )
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 def income_by_day(
@@ -145,8 +150,9 @@ def fund_yields(
 ) -> list[YieldRow]:
     """The fund's yields from ``start`` (27 earlier days feed the first 28-day window)."""
     first = start - timedelta(days=27) if start is not None else None
-    series = yield_series(sorted(rates.rates_between(connection, fund, first, end).items()),
-                          fund.carry)  # fmt: skip
+    series = yield_series(
+        sorted(rates.rates_between(connection, fund, first, end).items()), fund.carry
+    )
     return [row for row in series if start is None or row.date >= start]
 
 

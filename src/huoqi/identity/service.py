@@ -114,9 +114,15 @@ def token_hash(token: str) -> bytes:
 
 
 def sign_up(
-    connection: Connection, *, phone: str, password: str, now: datetime,
-    role: str = "customer", display_name: str = "", customer_ref: str | None = None,
-) -> User:  # fmt: skip
+    connection: Connection,
+    *,
+    phone: str,
+    password: str,
+    now: datetime,
+    role: str = "customer",
+    display_name: str = "",
+    customer_ref: str | None = None,
+) -> User:
     stored = parse_phone(phone)
     check_new_password(password, phone=stored)
     if role not in ROLES:
@@ -126,12 +132,16 @@ def sign_up(
     user_id = connection.execute(
         insert(users)
         .values(
-            phone=stored, password_hash=hash_password(password), role=role,
-            display_name=display_name.strip()[:60], customer_ref=customer_ref,
-            created_at=now, password_changed_at=now,
+            phone=stored,
+            password_hash=hash_password(password),
+            role=role,
+            display_name=display_name.strip()[:60],
+            customer_ref=customer_ref,
+            created_at=now,
+            password_changed_at=now,
         )
         .returning(users.c.id)
-    ).scalar_one()  # fmt: skip
+    ).scalar_one()
     return get_user(connection, user_id)
 
 
@@ -152,9 +162,14 @@ def find_user_by_phone(connection: Connection, phone: str) -> User | None:
 
 
 def attempt_sign_in(
-    connection: Connection, *, phone: str, password: str, kind: SessionKind,
-    address: str, now: datetime,
-) -> NewSession | HuoqiError:  # fmt: skip
+    connection: Connection,
+    *,
+    phone: str,
+    password: str,
+    kind: SessionKind,
+    address: str,
+    now: datetime,
+) -> NewSession | HuoqiError:
     """A new session, or the refusal (after counting the failure against the account)."""
     stored = parse_phone(phone)
     row = connection.execute(select(users).where(users.c.phone == stored)).first()
@@ -200,23 +215,30 @@ def open_session(
     session_id = connection.execute(
         insert(sessions)
         .values(
-            token_hash=token_hash(token), user_id=user.id, kind=kind, created_at=now,
-            expires_at=expires_at, address=address[:64],
+            token_hash=token_hash(token),
+            user_id=user.id,
+            kind=kind,
+            created_at=now,
+            expires_at=expires_at,
+            address=address[:64],
         )
         .returning(sessions.c.id)
-    ).scalar_one()  # fmt: skip
+    ).scalar_one()
     return NewSession(Principal(user, session_id, kind), token, expires_at)
 
 
 def authenticate(connection: Connection, token: str, *, now: datetime) -> Principal:
     row = connection.execute(
         select(
-            sessions.c.id.label("session_id"), sessions.c.kind, sessions.c.expires_at,
-            sessions.c.revoked_at, users,
+            sessions.c.id.label("session_id"),
+            sessions.c.kind,
+            sessions.c.expires_at,
+            sessions.c.revoked_at,
+            users,
         )
         .join(users, users.c.id == sessions.c.user_id)
         .where(sessions.c.token_hash == token_hash(token))
-    ).first()  # fmt: skip
+    ).first()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("sign in first: this session is unknown or signed out")
     if _utc(row.expires_at) <= now:

@@ -52,8 +52,15 @@ def open_current_account(
     ref = f"user:{user.id}"
     holder = registry.open_holder(connection, customer_ref=ref, fund=fund, now=now)
     link_customer(connection, user.id, ref)
-    record(connection, actor, "current_account.open", now=now, object_type="holder",
-           object_id=holder.id, detail={"fund": fund.code})  # fmt: skip
+    record(
+        connection,
+        actor,
+        "current_account.open",
+        now=now,
+        object_type="holder",
+        object_id=holder.id,
+        detail={"fund": fund.code},
+    )
     return holder
 
 
@@ -70,9 +77,15 @@ def buy(
 
 
 def redeem(
-    connection: Connection, user: User, *, amount: int, key: str, instant: bool,
-    actor: Actor, now: datetime,
-) -> Order:  # fmt: skip
+    connection: Connection,
+    user: User,
+    *,
+    amount: int,
+    key: str,
+    instant: bool,
+    actor: Actor,
+    now: datetime,
+) -> Order:
     holder = holder_of(connection, user)
     fund = registry.fund_by_id(connection, holder.fund_id)
     operation = orders.instant_redeem if instant else orders.redeem
@@ -84,19 +97,36 @@ def redeem(
 
 
 def switch(
-    connection: Connection, user: User, *, fund_code: str, key: str, actor: Actor,
+    connection: Connection,
+    user: User,
+    *,
+    fund_code: str,
+    key: str,
+    actor: Actor,
     now: datetime,
-) -> Switch:  # fmt: skip
+) -> Switch:
     holder = holder_of(connection, user)
     fund = registry.get_fund(connection, fund_code)
     moved = switch_fund(connection, holder=holder, to_fund=fund, key=scoped_key(user, key), at=now)
-    record(connection, actor, "current_account.switch", now=now, object_type="holder",
-           object_id=holder.id, detail={"to": fund.code})  # fmt: skip
+    record(
+        connection,
+        actor,
+        "current_account.switch",
+        now=now,
+        object_type="holder",
+        object_id=holder.id,
+        detail={"to": fund.code},
+    )
     return moved
 
 
 def _audit(connection: Connection, actor: Actor, action: str, order: Order, now: datetime) -> None:
     record(
-        connection, actor, action, now=now, object_type="order", object_id=order.id,
+        connection,
+        actor,
+        action,
+        now=now,
+        object_type="order",
+        object_id=order.id,
         detail={"amount": format_amount(order.amount), "status": order.status},
-    )  # fmt: skip
+    )

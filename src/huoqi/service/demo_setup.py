@@ -40,9 +40,16 @@ SETUP = Actor(None, "setup")
 
 
 def add_user(
-    engine: Engine, *, phone: str, password: str, role: str, now: datetime,
-    display_name: str = "", customer_ref: str | None = None, fund_code: str | None = None,
-) -> identity.User:  # fmt: skip
+    engine: Engine,
+    *,
+    phone: str,
+    password: str,
+    role: str,
+    now: datetime,
+    display_name: str = "",
+    customer_ref: str | None = None,
+    fund_code: str | None = None,
+) -> identity.User:
     """A user of any role; a customer gets the holder ``customer_ref`` or a new account."""
 
     def work(connection: Connection) -> identity.User:
@@ -50,14 +57,27 @@ def add_user(
         if existing is not None:
             return existing
         user = identity.sign_up(
-            connection, phone=phone, password=password, now=now, role=role,
-            display_name=display_name, customer_ref=customer_ref,
-        )  # fmt: skip
-        record(connection, SETUP, "user.create", now=now, object_type="user", object_id=user.id,
-               detail={"role": role})  # fmt: skip
+            connection,
+            phone=phone,
+            password=password,
+            now=now,
+            role=role,
+            display_name=display_name,
+            customer_ref=customer_ref,
+        )
+        record(
+            connection,
+            SETUP,
+            "user.create",
+            now=now,
+            object_type="user",
+            object_id=user.id,
+            detail={"role": role},
+        )
         if role == "customer" and customer_ref is None:
-            open_current_account(connection, user, fund_code=fund_code or FUNDS[0][0],
-                                 actor=SETUP, now=now)  # fmt: skip
+            open_current_account(
+                connection, user, fund_code=fund_code or FUNDS[0][0], actor=SETUP, now=now
+            )
         return identity.get_user(connection, user.id)
 
     return run_in_write_transaction(engine, work)
@@ -77,10 +97,14 @@ def seed_demo_logins(engine: Engine, clock: Callable[[], datetime]) -> tuple[Log
         ).scalar_one_or_none()
     for login in DEMO_LOGINS:
         add_user(
-            engine, phone=login.phone, password=login.password, role=login.role, now=clock(),
+            engine,
+            phone=login.phone,
+            password=login.password,
+            role=login.role,
+            now=clock(),
             display_name=f"Demo {login.role}",
             customer_ref=first if login.role == "customer" else None,
-        )  # fmt: skip
+        )
     return DEMO_LOGINS
 
 

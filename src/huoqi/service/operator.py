@@ -47,12 +47,31 @@ def import_income(
     rows = rates.parse_income_csv(text)
     done = rates.import_rates(connection, fund=fund, rows=rows, now=now)
     record(
-        connection, actor, "income.import", now=now, object_type="fund", object_id=fund.code,
-        detail={"first": done.first, "last": done.last, "inserted": done.inserted,
-                "corrected": done.corrected, "unchanged": done.unchanged},
-    )  # fmt: skip
-    return IncomeReport(fund.code, True, len(rows), done.inserted, done.unchanged, done.corrected,
-                        done.first, done.last, None)  # fmt: skip
+        connection,
+        actor,
+        "income.import",
+        now=now,
+        object_type="fund",
+        object_id=fund.code,
+        detail={
+            "first": done.first,
+            "last": done.last,
+            "inserted": done.inserted,
+            "corrected": done.corrected,
+            "unchanged": done.unchanged,
+        },
+    )
+    return IncomeReport(
+        fund.code,
+        True,
+        len(rows),
+        done.inserted,
+        done.unchanged,
+        done.corrected,
+        done.first,
+        done.last,
+        None,
+    )
 
 
 def refused_income(fund_code: str, error: HuoqiError) -> IncomeReport:
@@ -60,17 +79,27 @@ def refused_income(fund_code: str, error: HuoqiError) -> IncomeReport:
 
 
 def change_limits(
-    connection: Connection, *, per_holder_daily: int | None, platform_daily: int | None,
-    actor: Actor, now: datetime,
-) -> InstantLimits:  # fmt: skip
+    connection: Connection,
+    *,
+    per_holder_daily: int | None,
+    platform_daily: int | None,
+    actor: Actor,
+    now: datetime,
+) -> InstantLimits:
     limits = set_instant_limits(
         connection, per_holder_daily=per_holder_daily, platform_daily=platform_daily
     )
     record(
-        connection, actor, "instant_limits.change", now=now, object_type="settings",
-        detail={"per_holder_daily": format_amount(limits.per_holder_daily),
-                "platform_daily": format_amount(limits.platform_daily)},
-    )  # fmt: skip
+        connection,
+        actor,
+        "instant_limits.change",
+        now=now,
+        object_type="settings",
+        detail={
+            "per_holder_daily": format_amount(limits.per_holder_daily),
+            "platform_daily": format_amount(limits.platform_daily),
+        },
+    )
     return limits
 
 
@@ -128,10 +157,18 @@ def find_users(
         locked_until = row.locked_until
         if locked_until is not None and locked_until.tzinfo is None:
             locked_until = locked_until.replace(tzinfo=now.tzinfo)
-        cards.append(UserCard(
-            row.id, mask_phone(row.phone), row.role, row.display_name, row.customer_ref,
-            row.fund_code, locked_until is not None and locked_until > now, row.created_at,
-        ))  # fmt: skip
+        cards.append(
+            UserCard(
+                row.id,
+                mask_phone(row.phone),
+                row.role,
+                row.display_name,
+                row.customer_ref,
+                row.fund_code,
+                locked_until is not None and locked_until > now,
+                row.created_at,
+            )
+        )
     return cards
 
 

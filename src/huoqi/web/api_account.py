@@ -15,9 +15,9 @@ from huoqi.db.engine import read_transaction
 from huoqi.fund import registry, statements
 from huoqi.fund.orders import Order, UnknownOrder
 from huoqi.fund.statements import SHANGHAI
+from huoqi.identity.service import Principal
 from huoqi.money import format_amount
 from huoqi.service import customer as customer_service
-from huoqi.identity.service import Principal
 from huoqi.web.context import Ctx, Customer, Services, actor
 from huoqi.web.idempotency import run_idempotent
 from huoqi.web.schemas import (
@@ -37,10 +37,15 @@ from huoqi.web.schemas import (
 
 router = APIRouter(prefix="/api/v1/account", tags=["current account"])
 IdempotencyKey = Annotated[
-    str, Header(alias="Idempotency-Key", min_length=1, max_length=128,
-                description="new for each new request; repeat it to retry safely")
-]  # fmt: skip
-MONEY_MOVING = {
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        description="new for each new request; repeat it to retry safely",
+    ),
+]
+MONEY_MOVING: dict[int | str, dict[str, Any]] = {
     "400": {"description": "missing or malformed Idempotency-Key"},
     "409": {"description": "the key was used for another request"},
     "422": {"description": "invalid amount, or a business rule refused it"},
@@ -57,16 +62,20 @@ def order_out(connection: Connection, order: Order) -> OrderOut:
 
 def summary_out(summary: statements.Summary) -> SummaryOut:
     return SummaryOut(
-        fund_code=summary.fund.code, fund_name=summary.fund.name,
-        total=Money.of(summary.total), available=Money.of(summary.available),
+        fund_code=summary.fund.code,
+        fund_name=summary.fund.name,
+        total=Money.of(summary.total),
+        available=Money.of(summary.available),
         pending_purchases=Money.of(summary.pending_purchases),
         pending_redemptions=Money.of(summary.pending_redemptions),
-        last_income_date=summary.last_income_date, last_income=Money.of(summary.last_income),
+        last_income_date=summary.last_income_date,
+        last_income=Money.of(summary.last_income),
         cumulative_income=Money.of(summary.cumulative_income),
         yield_7d=str(summary.yield_7d) if summary.yield_7d is not None else None,
-        yield_date=summary.yield_date, instant_limit=Money.of(summary.instant_limit),
+        yield_date=summary.yield_date,
+        instant_limit=Money.of(summary.instant_limit),
         instant_remaining=Money.of(summary.instant_remaining),
-    )  # fmt: skip
+    )
 
 
 @router.get("", response_model=SummaryOut, summary="Balance, income, yield and limits")
@@ -89,22 +98,28 @@ def get_income(
 
 @router.get("/orders", response_model=OrderPage, summary="Movements, newest first")
 def get_orders(
-    principal: Customer, ctx: Ctx,
+    principal: Customer,
+    ctx: Ctx,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
-) -> OrderPage:  # fmt: skip
+) -> OrderPage:
     before = decode_cursor("order", cursor)
     with read_transaction(ctx.engine) as connection:
         holder = customer_service.holder_of(connection, principal.user)
         found = statements.orders_page(connection, holder, before_id=before, limit=limit + 1)
         items = [order_out(connection, order) for order in found[:limit]]
     more = len(found) > limit
-    return OrderPage(items=items,
-                     next_cursor=encode_cursor("order", items[-1].id) if more else None)  # fmt: skip
+    return OrderPage(
+        items=items, next_cursor=encode_cursor("order", items[-1].id) if more else None
+    )
 
 
-@router.get("/orders/{order_id}", response_model=OrderOut, summary="One of my orders",
-            responses={"404": {"description": "no such order of yours"}})  # fmt: skip
+@router.get(
+    "/orders/{order_id}",
+    response_model=OrderOut,
+    summary="One of my orders",
+    responses={"404": {"description": "no such order of yours"}},
+)
 def get_order(order_id: int, principal: Customer, ctx: Ctx) -> OrderOut:
     with read_transaction(ctx.engine) as connection:
         holder = customer_service.holder_of(connection, principal.user)
@@ -114,13 +129,17 @@ def get_order(order_id: int, principal: Customer, ctx: Ctx) -> OrderOut:
         return order_out(connection, order)
 
 
-@router.get("/redemption-quote", response_model=QuoteOut,
-            summary="What a redemption would do now: dates and limits, before confirming")  # fmt: skip
+@router.get(
+    "/redemption-quote",
+    response_model=QuoteOut,
+    summary="What a redemption would do now: dates and limits, before confirming",
+)
 def get_quote(
-    principal: Customer, ctx: Ctx,
+    principal: Customer,
+    ctx: Ctx,
     amount: Annotated[str, Query(pattern=r"^\d{1,13}(\.\d{1,2})?$", max_length=16)],
     mode: Annotated[str, Query(pattern="^(instant|normal)$")] = "normal",
-) -> QuoteOut:  # fmt: skip
+) -> QuoteOut:
     return quote(ctx, principal, AmountIn(amount=amount).fen(), instant=mode == "instant")
 
 
@@ -135,27 +154,39 @@ def quote(ctx: Services, principal: Principal, fen: int, *, instant: bool) -> Qu
     if fen > found.available:
         reason = f"only {format_amount(found.available, grouped=True)} CNY can be redeemed now"
     elif instant and fen > found.instant_remaining:
-        reason = (f"{format_amount(found.instant_remaining, grouped=True)} CNY of instant "
-                  "redemption is left today; a normal redemption has no such limit")  # fmt: skip
+        reason = (
+            f"{format_amount(found.instant_remaining, grouped=True)} CNY of instant "
+            "redemption is left today; a normal redemption has no such limit"
+        )
     return QuoteOut(
-        mode="instant" if instant else "normal", amount=Money.of(fen),
-        available=Money.of(found.available), trade_date=found.trade_date,
-        payout_date=found.payout_date, last_income_date=found.last_income_date,
-        instant_remaining=Money.of(found.instant_remaining), allowed=reason is None,
+        mode="instant" if instant else "normal",
+        amount=Money.of(fen),
+        available=Money.of(found.available),
+        trade_date=found.trade_date,
+        payout_date=found.payout_date,
+        last_income_date=found.last_income_date,
+        instant_remaining=Money.of(found.instant_remaining),
+        allowed=reason is None,
         reason=reason,
-    )  # fmt: skip
+    )
 
 
-@router.post("/purchases", status_code=201, response_model=OrderOut, responses=MONEY_MOVING,
-             summary="Buy shares; the bank is asked for the money")  # fmt: skip
+@router.post(
+    "/purchases",
+    status_code=201,
+    response_model=OrderOut,
+    responses=MONEY_MOVING,
+    summary="Buy shares; the bank is asked for the money",
+)
 def post_purchase(
     body: AmountIn, request: Request, principal: Customer, ctx: Ctx, key: IdempotencyKey
 ) -> JSONResponse:
     return purchase(ctx, request, principal, key, body)
 
 
-def purchase(ctx: Services, request: Request, principal: Principal, key: str,
-             body: AmountIn) -> JSONResponse:  # fmt: skip
+def purchase(
+    ctx: Services, request: Request, principal: Principal, key: str, body: AmountIn
+) -> JSONResponse:
     """Buy, once per key; the bank is asked for the money after the order is committed."""
     fen = body.fen()
     who = actor(request, principal)
@@ -173,56 +204,86 @@ def purchase(ctx: Services, request: Request, principal: Principal, key: str,
         for reference, amount in references[-1:]:
             ctx.bank.request_debit(reference=reference, amount=amount)
 
-    return run_idempotent(ctx, principal, key=key, route="POST /account/purchases", body=body,
-                          work=work, after_commit=ask_bank)  # fmt: skip
+    return run_idempotent(
+        ctx,
+        principal,
+        key=key,
+        route="POST /account/purchases",
+        body=body,
+        work=work,
+        after_commit=ask_bank,
+    )
 
 
-@router.post("/redemptions", status_code=201, response_model=OrderOut, responses=MONEY_MOVING,
-             summary="Redeem: instant (cash now, within limits) or normal (next trading day)")  # fmt: skip
+@router.post(
+    "/redemptions",
+    status_code=201,
+    response_model=OrderOut,
+    responses=MONEY_MOVING,
+    summary="Redeem: instant (cash now, within limits) or normal (next trading day)",
+)
 def post_redemption(
     body: RedeemIn, request: Request, principal: Customer, ctx: Ctx, key: IdempotencyKey
 ) -> JSONResponse:
     return redemption(ctx, request, principal, key, body)
 
 
-def redemption(ctx: Services, request: Request, principal: Principal, key: str,
-               body: RedeemIn) -> JSONResponse:  # fmt: skip
+def redemption(
+    ctx: Services, request: Request, principal: Principal, key: str, body: RedeemIn
+) -> JSONResponse:
     fen = body.fen()
     who = actor(request, principal)
 
     def work(connection: Connection) -> tuple[int, Any]:
         order = customer_service.redeem(
-            connection, principal.user, amount=fen, key=key, instant=body.mode == "instant",
-            actor=who, now=ctx.clock(),
-        )  # fmt: skip
+            connection,
+            principal.user,
+            amount=fen,
+            key=key,
+            instant=body.mode == "instant",
+            actor=who,
+            now=ctx.clock(),
+        )
         return 201, order_out(connection, order).model_dump(mode="json")
 
-    return run_idempotent(ctx, principal, key=key, route="POST /account/redemptions", body=body,
-                          work=work)  # fmt: skip
+    return run_idempotent(
+        ctx, principal, key=key, route="POST /account/redemptions", body=body, work=work
+    )
 
 
-@router.post("/switch", status_code=201, response_model=SwitchOut, responses=MONEY_MOVING,
-             summary="Move the account to another fund (redeem all, subscribe the proceeds)")  # fmt: skip
+@router.post(
+    "/switch",
+    status_code=201,
+    response_model=SwitchOut,
+    responses=MONEY_MOVING,
+    summary="Move the account to another fund (redeem all, subscribe the proceeds)",
+)
 def post_switch(
     body: SwitchIn, request: Request, principal: Customer, ctx: Ctx, key: IdempotencyKey
 ) -> JSONResponse:
     return switch(ctx, request, principal, key, body)
 
 
-def switch(ctx: Services, request: Request, principal: Principal, key: str,
-           body: SwitchIn) -> JSONResponse:  # fmt: skip
+def switch(
+    ctx: Services, request: Request, principal: Principal, key: str, body: SwitchIn
+) -> JSONResponse:
     who = actor(request, principal)
 
     def work(connection: Connection) -> tuple[int, Any]:
         moved = customer_service.switch(
-            connection, principal.user, fund_code=body.fund_code, key=key, actor=who,
+            connection,
+            principal.user,
+            fund_code=body.fund_code,
+            key=key,
+            actor=who,
             now=ctx.clock(),
-        )  # fmt: skip
+        )
         out = SwitchOut(
             redemption=order_out(connection, moved.redemption) if moved.redemption else None,
             purchase=order_out(connection, moved.purchase) if moved.purchase else None,
         )
         return 201, out.model_dump(mode="json")
 
-    return run_idempotent(ctx, principal, key=key, route="POST /account/switch", body=body,
-                          work=work)  # fmt: skip
+    return run_idempotent(
+        ctx, principal, key=key, route="POST /account/switch", body=body, work=work
+    )

@@ -46,23 +46,40 @@ MAX_INCOME_FILE = 1 << 20
 
 def job_out(job: Job) -> JobOut:
     return JobOut(
-        id=job.id, kind=job.kind, status=job.status,  # type: ignore[arg-type]
-        through=job.through, fund=job.fund, step=job.step, done=job.done,
-        started_at=job.started_at, finished_at=job.finished_at, error=job.error,
+        id=job.id,
+        kind=job.kind,
+        status=job.status,  # type: ignore[arg-type]
+        through=job.through,
+        fund=job.fund,
+        step=job.step,
+        done=job.done,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        error=job.error,
         closed=job.closed,
-    )  # fmt: skip
+    )
 
 
 @router.post(
-    "/funds/{fund_code}/income", response_model=IncomeReportOut,
+    "/funds/{fund_code}/income",
+    response_model=IncomeReportOut,
     summary="Upload a fund's income per 10,000 shares (CSV: date,income_per_10k)",
-    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {
-        "schema": {"type": "string"},
-        "example": "date,income_per_10k\n2025-06-05,0.6512\n"}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "date,income_per_10k\n2025-06-05,0.6512\n",
+                }
+            },
+        }
+    },
     responses={"422": {"description": "the file was refused; the report says why"}},
-)  # fmt: skip
-async def post_income(fund_code: str, request: Request, principal: Operator,
-                      ctx: Ctx) -> JSONResponse:  # fmt: skip
+)
+async def post_income(
+    fund_code: str, request: Request, principal: Operator, ctx: Ctx
+) -> JSONResponse:
     raw = await request.body()
     if len(raw) > MAX_INCOME_FILE:
         raise ApiProblem(413, "body_too_large", "an income file is at most 1 MiB")
@@ -78,32 +95,46 @@ def income_report(ctx: Ctx, fund_code: str, text: str, who: audit.Actor) -> JSON
     try:
         report = run_in_write_transaction(
             ctx.engine,
-            lambda c: ops.import_income(c, fund_code=fund_code, text=text, actor=who,
-                                        now=ctx.clock()),
-        )  # fmt: skip
+            lambda c: ops.import_income(
+                c, fund_code=fund_code, text=text, actor=who, now=ctx.clock()
+            ),
+        )
         status = 200
     except HuoqiError as error:
         if error.status == 404:
             raise
         report = ops.refused_income(fund_code, error)
         status = 422
+        problem = error.detail
         run_in_write_transaction(
             ctx.engine,
-            lambda c: audit.record(c, who, "income.import", now=ctx.clock(), object_type="fund",
-                                   object_id=fund_code, outcome="refused",
-                                   detail={"problem": error.detail}),
-        )  # fmt: skip
+            lambda c: audit.record(
+                c,
+                who,
+                "income.import",
+                now=ctx.clock(),
+                object_type="fund",
+                object_id=fund_code,
+                outcome="refused",
+                detail={"problem": problem},
+            ),
+        )
     body = IncomeReportOut(**asdict(report))
     return JSONResponse(body.model_dump(mode="json"), status_code=status)
 
 
-@router.post("/close-jobs", status_code=202, response_model=JobOut,
-             summary="Start the daily close through a day (default: yesterday)",
-             responses={"409": {"description": "a close is already running"}})  # fmt: skip
+@router.post(
+    "/close-jobs",
+    status_code=202,
+    response_model=JobOut,
+    summary="Start the daily close through a day (default: yesterday)",
+    responses={"409": {"description": "a close is already running"}},
+)
 def post_close(body: CloseIn, request: Request, principal: Operator, ctx: Ctx) -> JobOut:
     through = body.through or ctx.clock().astimezone(SHANGHAI).date() - timedelta(days=1)
-    job = ctx.jobs.start_close(through=through, fund=body.fund_code,
-                               actor=actor(request, principal))  # fmt: skip
+    job = ctx.jobs.start_close(
+        through=through, fund=body.fund_code, actor=actor(request, principal)
+    )
     return job_out(job)
 
 
@@ -122,19 +153,26 @@ def get_close_status(principal: Staff, ctx: Ctx) -> list[dict[str, str | None]]:
     return close.status(ctx.engine)
 
 
-@router.get("/funds/{fund_code}/reports", response_model=list[DayReportOut],
-            summary="AUM and flows per closed day")  # fmt: skip
+@router.get(
+    "/funds/{fund_code}/reports",
+    response_model=list[DayReportOut],
+    summary="AUM and flows per closed day",
+)
 def get_reports(
-    fund_code: str, principal: Staff, ctx: Ctx,
+    fund_code: str,
+    principal: Staff,
+    ctx: Ctx,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
-) -> list[DayReportOut]:  # fmt: skip
+) -> list[DayReportOut]:
     today = ctx.clock().astimezone(SHANGHAI).date()
     with read_transaction(ctx.engine) as connection:
-        rows = ops.daily_reports(connection, fund_code=fund_code,
-                                 start=today - timedelta(days=days), end=today)  # fmt: skip
+        rows = ops.daily_reports(
+            connection, fund_code=fund_code, start=today - timedelta(days=days), end=today
+        )
     return [
         DayReportOut(
-            date=date.fromisoformat(row["date"]), aum=Money.of(row["aum_shares"]),
+            date=date.fromisoformat(row["date"]),
+            aum=Money.of(row["aum_shares"]),
             income=Money.of(row["income_distributed"]),
             purchases=Money.of(row["purchases_confirmed"]),
             redemptions=Money.of(row["redemptions_confirmed"]),
@@ -142,7 +180,7 @@ def get_reports(
             accounts_earning=row["accounts_earning"],
         )
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 def limits_out(per_holder: int, platform: int) -> LimitsOut:
@@ -156,8 +194,11 @@ def get_limits(principal: Staff, ctx: Ctx) -> LimitsOut:
     return limits_out(now.per_holder_daily, now.platform_daily)
 
 
-@router.put("/instant-limits", response_model=LimitsOut,
-            summary="Change the instant redemption limits (0 switches instant off)")  # fmt: skip
+@router.put(
+    "/instant-limits",
+    response_model=LimitsOut,
+    summary="Change the instant redemption limits (0 switches instant off)",
+)
 def put_limits(body: LimitsIn, request: Request, principal: Operator, ctx: Ctx) -> LimitsOut:
     def fen(text: str | None) -> int | None:
         return None if text is None else parse_amount(text, allow_zero=True)
@@ -166,46 +207,58 @@ def put_limits(body: LimitsIn, request: Request, principal: Operator, ctx: Ctx) 
     who = actor(request, principal)
     now = run_in_write_transaction(
         ctx.engine,
-        lambda c: ops.change_limits(c, per_holder_daily=per_holder, platform_daily=platform,
-                                    actor=who, now=ctx.clock()),
-    )  # fmt: skip
+        lambda c: ops.change_limits(
+            c, per_holder_daily=per_holder, platform_daily=platform, actor=who, now=ctx.clock()
+        ),
+    )
     return limits_out(now.per_holder_daily, now.platform_daily)
 
 
 @router.get("/audit", response_model=AuditPage, summary="The audit log, newest first")
-def get_audit(
-    principal: Staff, ctx: Ctx,
+def get_audit(  # noqa: PLR0917 (FastAPI passes query parameters by name)
+    principal: Staff,
+    ctx: Ctx,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=60)] = None,
     actor_id: Annotated[int | None, Query(ge=1)] = None,
-) -> AuditPage:  # fmt: skip
+) -> AuditPage:
     before = decode_cursor("audit", cursor)
     with read_transaction(ctx.engine) as connection:
-        rows = audit.read(connection, before_id=before, limit=limit + 1, action=action,
-                          actor_id=actor_id)  # fmt: skip
+        rows = audit.read(
+            connection, before_id=before, limit=limit + 1, action=action, actor_id=actor_id
+        )
     items = [AuditOut(**asdict(row)) for row in rows[:limit]]
     more = len(rows) > limit
-    return AuditPage(items=items,
-                     next_cursor=encode_cursor("audit", items[-1].id) if more else None)  # fmt: skip
+    return AuditPage(
+        items=items, next_cursor=encode_cursor("audit", items[-1].id) if more else None
+    )
 
 
 @router.get("/users", response_model=UserPage, summary="Look up users (phones masked)")
 def get_users(
-    principal: Staff, ctx: Ctx,
+    principal: Staff,
+    ctx: Ctx,
     phone: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
-) -> UserPage:  # fmt: skip
+) -> UserPage:
     before = decode_cursor("user", cursor)
     with read_transaction(ctx.engine) as connection:
-        cards = ops.find_users(connection, phone=phone, before_id=before, limit=limit + 1,
-                               now=ctx.clock())  # fmt: skip
+        cards = ops.find_users(
+            connection, phone=phone, before_id=before, limit=limit + 1, now=ctx.clock()
+        )
     items = [
-        UserCardOut(id=c.id, phone=c.phone_masked, role=c.role, display_name=c.display_name,
-                    fund_code=c.fund_code, locked=c.locked, created_at=c.created_at)
+        UserCardOut(
+            id=c.id,
+            phone=c.phone_masked,
+            role=c.role,
+            display_name=c.display_name,
+            fund_code=c.fund_code,
+            locked=c.locked,
+            created_at=c.created_at,
+        )
         for c in cards[:limit]
-    ]  # fmt: skip
+    ]
     more = len(cards) > limit
-    return UserPage(items=items,
-                    next_cursor=encode_cursor("user", items[-1].id) if more else None)  # fmt: skip
+    return UserPage(items=items, next_cursor=encode_cursor("user", items[-1].id) if more else None)

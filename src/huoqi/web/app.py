@@ -58,10 +58,11 @@ class WebSettings:
         return cls(
             bank_delay=float(os.environ.get("HUOQI_BANK_DELAY", "0.2")),
             demo_clock_start=(datetime.fromisoformat(start) if start else utc_now())
-            if demo else None,
+            if demo
+            else None,
             secure_cookies=os.environ.get("HUOQI_SECURE_COOKIES", "") == "1",
             prepare_demo=os.environ.get("HUOQI_DEMO_SETUP", "") == "1",
-        )  # fmt: skip
+        )
 
 
 class ClockMove(BaseModel):
@@ -74,18 +75,26 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
     demo_clock = DemoClock(settings.demo_clock_start) if settings.demo_clock_start else None
     clock = demo_clock or utc_now
     services = Services(
-        engine=engine, clock=clock, bank=AnsweringBank(engine, clock, settings.bank_delay),
-        jobs=Jobs(engine, clock), secure_cookies=settings.secure_cookies, demo_clock=demo_clock,
-    )  # fmt: skip
+        engine=engine,
+        clock=clock,
+        bank=AnsweringBank(engine, clock, settings.bank_delay),
+        jobs=Jobs(engine, clock),
+        secure_cookies=settings.secure_cookies,
+        demo_clock=demo_clock,
+    )
     if settings.prepare_demo:
         from huoqi.service.demo_setup import prepare_fresh_platform, seed_demo_logins
 
         prepare_fresh_platform(engine, clock)
         seed_demo_logins(engine, clock)
     app = FastAPI(
-        title="Huoqi", version=__version__, description=DESCRIPTION,
-        docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json",
-    )  # fmt: skip
+        title="Huoqi",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     app.state.services = services
     metrics = Metrics()
     app.state.metrics = metrics
@@ -98,20 +107,32 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
     from huoqi.web import pages
 
     pages.install(app)
-    app.add_middleware(ServiceMiddleware, metrics=metrics, max_body=MAX_BODY,
-                       large_body_paths=("/api/v1/ops/funds/", "/console/income"))  # fmt: skip
+    app.add_middleware(
+        ServiceMiddleware,
+        metrics=metrics,
+        max_body=MAX_BODY,
+        large_body_paths=("/api/v1/ops/funds/", "/console/income"),
+    )
     return app
 
 
 def _operations(app: FastAPI, engine: Engine, metrics: Metrics) -> None:
-    @app.get("/healthz", tags=["operations"], summary="The process answers",
-             response_class=PlainTextResponse)  # fmt: skip
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="The process answers",
+        response_class=PlainTextResponse,
+    )
     def healthz() -> str:
         return "ok"
 
-    @app.get("/readyz", tags=["operations"], summary="The database answers, schema at head",
-             response_class=PlainTextResponse,
-             responses={"503": {"description": "not ready"}})  # fmt: skip
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="The database answers, schema at head",
+        response_class=PlainTextResponse,
+        responses={"503": {"description": "not ready"}},
+    )
     def readyz() -> Response:
         from huoqi.db.migrate import head
 
@@ -126,15 +147,22 @@ def _operations(app: FastAPI, engine: Engine, metrics: Metrics) -> None:
             return PlainTextResponse(f"schema at {current}, expected {head()}", 503)
         return PlainTextResponse("ready")
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
-             response_class=PlainTextResponse)  # fmt: skip
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+    )
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def _demo_clock(app: FastAPI) -> None:
-    @app.post("/api/v1/ops/demo-clock", tags=["operations"],
-              summary="Demo only: move the clock forward by whole days")  # fmt: skip
+    @app.post(
+        "/api/v1/ops/demo-clock",
+        tags=["operations"],
+        summary="Demo only: move the clock forward by whole days",
+    )
     def move_clock(body: ClockMove, principal: Operator, ctx: Ctx) -> dict[str, str]:
         if ctx.demo_clock is None:
             raise ApiProblem(404, "not_found", "the demo clock is off")

@@ -40,8 +40,15 @@ class AnsweringBank:
             order = orders.payment_result(
                 connection, reference=reference, succeeded=succeeded, at=now
             )
-            record(connection, BANK, "order.payment_result", now=now, object_type="order",
-                   object_id=order.id, outcome="ok" if succeeded else "declined")  # fmt: skip
+            record(
+                connection,
+                BANK,
+                "order.payment_result",
+                now=now,
+                object_type="order",
+                object_id=order.id,
+                outcome="ok" if succeeded else "declined",
+            )
 
         try:
             run_in_write_transaction(self.engine, work)

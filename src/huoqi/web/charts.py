@@ -27,8 +27,13 @@ def _scale(values: Sequence[Number]) -> tuple[Decimal, Decimal]:
     return low - margin if low - margin > 0 or low < 0 else Decimal(0), high + margin
 
 
-def _frame(points: Sequence[tuple[date, Number]], label: Callable[[Number], str],
-           low: Decimal, high: Decimal, title: str) -> list[str]:  # fmt: skip
+def _frame(
+    points: Sequence[tuple[date, Number]],
+    label: Callable[[Number], str],
+    low: Decimal,
+    high: Decimal,
+    title: str,
+) -> list[str]:
     inner_h = HEIGHT - PAD_TOP - PAD_BOTTOM
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
@@ -38,14 +43,20 @@ def _frame(points: Sequence[tuple[date, Number]], label: Callable[[Number], str]
     for n in range(3):
         value = low + (high - low) * n / 2
         y = PAD_TOP + inner_h - inner_h * n / 2
-        parts.append(f'<line class="grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" '
-                     f'y1="{y:.1f}" y2="{y:.1f}"/>')  # fmt: skip
-        parts.append(f'<text class="axis" x="{PAD_LEFT - 6}" y="{y + 4:.1f}" '
-                     f'text-anchor="end">{escape(label(value))}</text>')  # fmt: skip
+        parts.append(
+            f'<line class="grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" '
+            f'y1="{y:.1f}" y2="{y:.1f}"/>'
+        )
+        parts.append(
+            f'<text class="axis" x="{PAD_LEFT - 6}" y="{y + 4:.1f}" '
+            f'text-anchor="end">{escape(label(value))}</text>'
+        )
     first, last = points[0][0], points[-1][0]
     parts.append(f'<text class="axis" x="{PAD_LEFT}" y="{HEIGHT - 8}">{first:%m-%d}</text>')
-    parts.append(f'<text class="axis" x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 8}" '
-                 f'text-anchor="end">{last:%m-%d}</text>')  # fmt: skip
+    parts.append(
+        f'<text class="axis" x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 8}" '
+        f'text-anchor="end">{last:%m-%d}</text>'
+    )
     return parts
 
 
@@ -59,15 +70,17 @@ def _y(value: Number, low: Decimal, high: Decimal) -> float:
     return float(PAD_TOP + inner_h - inner_h * (Decimal(value) - low) / (high - low))
 
 
-def line_chart(points: Sequence[tuple[date, Number]], *, label: Callable[[Number], str],
-               title: str) -> Markup | None:  # fmt: skip
+def line_chart(
+    points: Sequence[tuple[date, Number]], *, label: Callable[[Number], str], title: str
+) -> Markup | None:
     """A line over the points (date order), or None when there is nothing to draw."""
     if not points:
         return None
     low, high = _scale([value for _, value in points])
     parts = _frame(points, label, low, high, title)
     coords = " ".join(
-        f"{_x(i, len(points)):.1f},{_y(value, low, high):.1f}" for i, (_, value) in enumerate(points)
+        f"{_x(i, len(points)):.1f},{_y(value, low, high):.1f}"
+        for i, (_, value) in enumerate(points)
     )
     parts.append(f'<polyline class="line" points="{coords}"/>')
     for i, (day, value) in enumerate(points):
@@ -79,12 +92,13 @@ def line_chart(points: Sequence[tuple[date, Number]], *, label: Callable[[Number
     return Markup("".join(parts))  # noqa: S704 (every value above is escaped or numeric)
 
 
-def bar_chart(points: Sequence[tuple[date, Number]], *, label: Callable[[Number], str],
-              title: str) -> Markup | None:  # fmt: skip
+def bar_chart(
+    points: Sequence[tuple[date, Number]], *, label: Callable[[Number], str], title: str
+) -> Markup | None:
     """Bars from zero for non-negative values (daily income, flows)."""
     if not points:
         return None
-    high = Decimal(max(max(value for _, value in points), 1))
+    high = Decimal(max(*(value for _, value in points), 1))
     low = Decimal(0)
     high += high / 10
     parts = _frame(points, label, low, high, title)

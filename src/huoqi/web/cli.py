@@ -34,12 +34,20 @@ def serve(
 
         logins = seed_demo_logins(make_engine(), utc_now)
         shown = "\n".join(f"  {x.role:9} {x.phone} / {x.password}" for x in logins)
-        print(f"Huoqi is at http://{host}:{port}/ (API: http://{host}:{port}/api/docs)\n"
-              f"Demo logins:\n{shown}", flush=True)  # fmt: skip
+        print(
+            f"Huoqi is at http://{host}:{port}/ (API: http://{host}:{port}/api/docs)\n"
+            f"Demo logins:\n{shown}",
+            flush=True,
+        )
     uvicorn.run(
-        "huoqi.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_config=None, access_log=False,
-    )  # fmt: skip
+        "huoqi.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @users_app.command("add")
@@ -59,6 +67,7 @@ def add(
 
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
-    user = add_user(make_engine(), phone=phone, password=password, role=role, now=utc_now(),
-                    display_name=name)  # fmt: skip
+    user = add_user(
+        make_engine(), phone=phone, password=password, role=role, now=utc_now(), display_name=name
+    )
     console.print(f"user {user.id}: {role}")

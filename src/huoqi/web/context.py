@@ -96,10 +96,11 @@ def check_csrf(request: Request, form_token: str | None = None) -> None:
     given = form_token or request.headers.get(CSRF_HEADER, "")
     if not expected or not given or not hmac.compare_digest(expected, given):
         raise ApiProblem(
-            403, "csrf_failed",
+            403,
+            "csrf_failed",
             "this form or request is missing its CSRF token or it does not match: "
             "reload the page and try again",
-        )  # fmt: skip
+        )
 
 
 def optional_principal(request: Request) -> Principal | None:

@@ -43,17 +43,23 @@ class IdempotencyConflict(Conflict):
 def check_key(key: str) -> str:
     if not KEY.match(key):
         raise ApiProblem(
-            400, "invalid_idempotency_key",
+            400,
+            "invalid_idempotency_key",
             "the Idempotency-Key must be 1 to 128 visible ASCII characters (a UUID is ideal)",
-        )  # fmt: skip
+        )
     return key
 
 
 def run_idempotent(
-    ctx: Services, principal: Principal, *, key: str, route: str, body: BaseModel | None,
+    ctx: Services,
+    principal: Principal,
+    *,
+    key: str,
+    route: str,
+    body: BaseModel | None,
     work: Callable[[Connection], tuple[int, Any]],
     after_commit: Callable[[Any], None] | None = None,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     """Run ``work`` once per (user, key); it returns (status, JSON-ready payload)."""
     check_key(key)
     payload_text = body.model_dump_json() if body is not None else ""
@@ -62,10 +68,13 @@ def run_idempotent(
 
     def attempt(connection: Connection) -> tuple[int, str, bool, Any]:
         stored = connection.execute(
-            select(api_requests.c.route, api_requests.c.body_hash, api_requests.c.status,
-                   api_requests.c.response)
-            .where(api_requests.c.user_id == user_id, api_requests.c.idempotency_key == key)
-        ).first()  # fmt: skip
+            select(
+                api_requests.c.route,
+                api_requests.c.body_hash,
+                api_requests.c.status,
+                api_requests.c.response,
+            ).where(api_requests.c.user_id == user_id, api_requests.c.idempotency_key == key)
+        ).first()
         if stored is not None:
             if stored.route != route or bytes(stored.body_hash) != digest:
                 raise IdempotencyConflict(
@@ -78,10 +87,15 @@ def run_idempotent(
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         connection.execute(
             insert(api_requests).values(
-                user_id=user_id, idempotency_key=key, route=route, body_hash=digest,
-                status=status, response=text, created_at=ctx.clock(),
+                user_id=user_id,
+                idempotency_key=key,
+                route=route,
+                body_hash=digest,
+                status=status,
+                response=text,
+                created_at=ctx.clock(),
             )
-        )  # fmt: skip
+        )
         return status, text, False, payload
 
     for tries in range(3):
@@ -94,6 +108,7 @@ def run_idempotent(
     if not replayed and after_commit is not None:
         after_commit(payload)
     return JSONResponse(
-        content=json.loads(text), status_code=status,
+        content=json.loads(text),
+        status_code=status,
         headers={REPLAYED: "true" if replayed else "false"},
-    )  # fmt: skip
+    )

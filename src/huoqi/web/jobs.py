@@ -61,8 +61,9 @@ class Jobs:
         self._lock = threading.Lock()
         self._running: Job | None = None
 
-    def start_close(self, *, through: date, fund: str | None, actor: Actor,
-                    wait: bool = False) -> Job:  # fmt: skip
+    def start_close(
+        self, *, through: date, fund: str | None, actor: Actor, wait: bool = False
+    ) -> Job:
         with self._lock:
             if self._running is not None and self._running.status == "running":
                 raise CloseAlreadyRunning(
@@ -72,8 +73,9 @@ class Jobs:
             job = Job(next(self._ids), "close", through, fund, self.clock())
             self._jobs[job.id] = job
             self._running = job
-        thread = threading.Thread(target=self._run, args=(job, actor), daemon=True,
-                                  name=f"close-{job.id}")  # fmt: skip
+        thread = threading.Thread(
+            target=self._run, args=(job, actor), daemon=True, name=f"close-{job.id}"
+        )
         thread.start()
         if wait:
             thread.join()
@@ -89,10 +91,14 @@ class Jobs:
         try:
             closed = desk.close(job.through, fund_code=job.fund, progress=progress)
             job.closed = [
-                {"fund": c.fund, "date": c.day.isoformat(), "already_closed": c.already_closed,
-                 **c.report}
+                {
+                    "fund": c.fund,
+                    "date": c.day.isoformat(),
+                    "already_closed": c.already_closed,
+                    **c.report,
+                }
                 for c in closed
-            ]  # fmt: skip
+            ]
             self._advance_business_date(job.through + timedelta(days=1))
             job.status, job.step = "done", "finished"
             self._audit(actor, "close.finish", job, "ok")
@@ -117,12 +123,21 @@ class Jobs:
         run_in_write_transaction(
             self.engine,
             lambda c: record(
-                c, actor, action, now=self.clock(), object_type="close_job", object_id=job.id,
+                c,
+                actor,
+                action,
+                now=self.clock(),
+                object_type="close_job",
+                object_id=job.id,
                 outcome=outcome,
-                detail={"through": job.through, "fund": job.fund, "error": job.error,
-                        "days": len(job.closed)},
+                detail={
+                    "through": job.through,
+                    "fund": job.fund,
+                    "error": job.error,
+                    "days": len(job.closed),
+                },
             ),
-        )  # fmt: skip
+        )
 
     def get(self, job_id: int) -> Job:
         found = self._jobs.get(job_id)

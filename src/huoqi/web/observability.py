@@ -56,22 +56,33 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "huoqi_http_requests", "HTTP requests answered", ["method", "route", "status"],
+            "huoqi_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.latency = Histogram(
-            "huoqi_http_request_duration_seconds", "Time to answer, by route", ["method", "route"],
+            "huoqi_http_request_duration_seconds",
+            "Time to answer, by route",
+            ["method", "route"],
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
             registry=self.registry,
-        )  # fmt: skip
+        )
 
 
 class ServiceMiddleware:
     """Request id, body size limit, access log and metrics, as plain ASGI (no per-request
     task switching)."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body: int,
-                 large_body_paths: tuple[str, ...] = (), large_body: int = 1 << 20) -> None:  # fmt: skip
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        max_body: int,
+        large_body_paths: tuple[str, ...] = (),
+        large_body: int = 1 << 20,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
@@ -126,14 +137,23 @@ class ServiceMiddleware:
         self.metrics.latency.labels(method, route).observe(elapsed)
         principal = getattr(scope.get("state", {}).get("principal"), "user", None)
         access_log.info(
-            "%s %s %s", method, scope["path"], status,
-            extra={"fields": {
-                "method": method, "path": scope["path"], "route": route, "status": status,
-                "ms": round(elapsed * 1000, 2), "request_id": request_id,
-                "user": getattr(principal, "id", None),
-                "client": (scope.get("client") or ("", 0))[0],
-            }},
-        )  # fmt: skip
+            "%s %s %s",
+            method,
+            scope["path"],
+            status,
+            extra={
+                "fields": {
+                    "method": method,
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "ms": round(elapsed * 1000, 2),
+                    "request_id": request_id,
+                    "user": getattr(principal, "id", None),
+                    "client": (scope.get("client") or ("", 0))[0],
+                }
+            },
+        )
 
 
 class _BodyTooLarge(Exception):
@@ -141,12 +161,23 @@ class _BodyTooLarge(Exception):
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({
-        "type": "https://huoqi.dev/problems/body_too_large", "title": "Request body too large",
-        "status": 413, "detail": f"the request body is larger than {limit} bytes",
-        "code": "body_too_large",
-    }).encode()  # fmt: skip
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", PROBLEM.encode()),
-                            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    body = json.dumps(
+        {
+            "type": "https://huoqi.dev/problems/body_too_large",
+            "title": "Request body too large",
+            "status": 413,
+            "detail": f"the request body is larger than {limit} bytes",
+            "code": "body_too_large",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", PROBLEM.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -24,8 +24,8 @@ from huoqi.fund.statements import SHANGHAI
 from huoqi.identity.service import Principal, SessionExpired, Unauthenticated
 from huoqi.money import format_amount
 from huoqi.web.context import CSRF_COOKIE, SESSION_COOKIE, check_csrf, optional_principal
-from huoqi.web.problems import problem_response
 from huoqi.web.i18n import LANGUAGES, Translator, pick_language
+from huoqi.web.problems import problem_response
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -72,17 +72,28 @@ def translator(request: Request) -> Translator:
 
 
 def render(
-    request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200,
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
     principal: Principal | None = None,
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     t = translator(request)
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     values = {
-        "t": t, "lang": t.language, "csrf": csrf, "principal": principal, "cny": cny,
-        "shanghai": shanghai, "percent": percent, "new_key": secrets.token_hex(16),
-        "path": request.url.path, "demo_clock": request.app.state.services.demo_clock,
+        "t": t,
+        "lang": t.language,
+        "csrf": csrf,
+        "principal": principal,
+        "cny": cny,
+        "shanghai": shanghai,
+        "percent": percent,
+        "new_key": secrets.token_hex(16),
+        "path": request.url.path,
+        "demo_clock": request.app.state.services.demo_clock,
         **(context or {}),
-    }  # fmt: skip
+    }
     response = templates.TemplateResponse(request, name, values, status_code=status)
     if CSRF_COOKIE not in request.cookies:
         _set_csrf_cookie(request, response, csrf)
@@ -92,9 +103,13 @@ def render(
 
 def _set_csrf_cookie(request: Request, response: Response, value: str) -> None:
     response.set_cookie(
-        CSRF_COOKIE, value, httponly=False, samesite="strict", path="/",
+        CSRF_COOKIE,
+        value,
+        httponly=False,
+        samesite="strict",
+        path="/",
         secure=request.app.state.services.secure_cookies,
-    )  # fmt: skip
+    )
 
 
 def start_session(request: Request, response: Response, token: str, expires: datetime) -> None:
@@ -105,9 +120,14 @@ def start_session(request: Request, response: Response, token: str, expires: dat
     services = request.app.state.services
     lifetime = int((expires - services.clock()).total_seconds())
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
-        secure=services.secure_cookies, max_age=max(lifetime, 0),
-    )  # fmt: skip
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=services.secure_cookies,
+        max_age=max(lifetime, 0),
+    )
     _set_csrf_cookie(request, response, secrets.token_urlsafe(24))
 
 
@@ -167,14 +187,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HuoqiError)
     async def refused(request: Request, error: HuoqiError) -> Response:
         if request.url.path.startswith(("/app", "/console")):
-            return render(request, "error.html", {"message": error_text(translator(request), error)},
-                          status=error.status)  # fmt: skip
+            return render(
+                request,
+                "error.html",
+                {"message": error_text(translator(request), error)},
+                status=error.status,
+            )
         return problem_response(error)
 
     @app.exception_handler(PageError)
     async def page_error(request: Request, error: PageError) -> Response:
-        return render(request, "error.html", {"message_key": error.message_key},
-                      status=error.status)  # fmt: skip
+        return render(
+            request, "error.html", {"message_key": error.message_key}, status=error.status
+        )
 
     @app.get("/", include_in_schema=False)
     def root() -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -70,13 +70,19 @@ async def sign_in(request: Request) -> Response:
     t = translator(request)
     try:
         new = api_identity.sign_in(
-            _ctx(request), form.get("phone", ""), form.get("password", ""), kind="cookie",
+            _ctx(request),
+            form.get("phone", ""),
+            form.get("password", ""),
+            kind="cookie",
             address=client_address(request),
-        )  # fmt: skip
+        )
     except HuoqiError as error:
-        return render(request, "app/sign_in.html",
-                      {"error": error_text(t, error), "phone": form.get("phone", "")},
-                      status=error.status)  # fmt: skip
+        return render(
+            request,
+            "app/sign_in.html",
+            {"error": error_text(t, error), "phone": form.get("phone", "")},
+            status=error.status,
+        )
     response = RedirectResponse(_home_for(new.principal), status_code=303)
     start_session(request, response, new.token, new.expires_at)
     return response
@@ -96,22 +102,29 @@ async def sign_up(request: Request) -> Response:
     t = translator(request)
     try:
         body = SignUpIn(
-            phone=form.get("phone", ""), password=form.get("password", ""),
-            display_name=form.get("display_name", ""), fund_code=form.get("fund_code", "HQ001"),
-        )  # fmt: skip
+            phone=form.get("phone", ""),
+            password=form.get("password", ""),
+            display_name=form.get("display_name", ""),
+            fund_code=form.get("fund_code", "HQ001"),
+        )
         api_identity.sign_up_customer(ctx, body, client_address(request))
-        new = api_identity.sign_in(ctx, body.phone, body.password, kind="cookie",
-                                   address=client_address(request))  # fmt: skip
+        new = api_identity.sign_in(
+            ctx, body.phone, body.password, kind="cookie", address=client_address(request)
+        )
     except (HuoqiError, ValidationError) as error:
         message = (
-            error_text(t, error) if isinstance(error, HuoqiError)
+            error_text(t, error)
+            if isinstance(error, HuoqiError)
             else t.error("weak_password", "check the phone number and the password")
-        )  # fmt: skip
+        )
         with read_transaction(ctx.engine) as connection:
             funds = registry.list_funds(connection)
-        return render(request, "app/sign_up.html",
-                      {"error": message, "funds": funds, "phone": form.get("phone", "")},
-                      status=422)  # fmt: skip
+        return render(
+            request,
+            "app/sign_up.html",
+            {"error": message, "funds": funds, "phone": form.get("phone", "")},
+            status=422,
+        )
     response = RedirectResponse("/app", status_code=303)
     start_session(request, response, new.token, new.expires_at)
     return response
@@ -139,20 +152,31 @@ def home(request: Request, days: Annotated[int, Query(ge=7, le=90)] = 30) -> Res
     with read_transaction(ctx.engine) as connection:
         holder = customer_service.holder_of(connection, principal.user)
         summary = statements.summary(connection, holder, now=ctx.clock())
-        yields = statements.fund_yields(connection, summary.fund,
-                                        start=today - timedelta(days=days), end=today)  # fmt: skip
-        income = statements.income_by_day(connection, holder, today - timedelta(days=days),
-                                          today - timedelta(days=1))  # fmt: skip
+        yields = statements.fund_yields(
+            connection, summary.fund, start=today - timedelta(days=days), end=today
+        )
+        income = statements.income_by_day(
+            connection, holder, today - timedelta(days=days), today - timedelta(days=1)
+        )
         recent = statements.orders_page(connection, holder, before_id=None, limit=5)
     yield_points = [(row.date, row.yield_7d) for row in yields if row.yield_7d is not None]
-    return render(request, "app/home.html", {
-        "summary": summary, "recent": recent, "days": days,
-        "yield_chart": line_chart(yield_points, label=lambda v: f"{Decimal(v):.3f}",
-                                  title=t("chart.yield7")),
-        "income_chart": bar_chart(income, label=lambda v: format_amount(int(v)),
-                                  title=t("chart.income")),
-        "yield_text": percent(summary.yield_7d),
-    }, principal=principal)  # fmt: skip
+    return render(
+        request,
+        "app/home.html",
+        {
+            "summary": summary,
+            "recent": recent,
+            "days": days,
+            "yield_chart": line_chart(
+                yield_points, label=lambda v: f"{Decimal(v):.3f}", title=t("chart.yield7")
+            ),
+            "income_chart": bar_chart(
+                income, label=lambda v: format_amount(int(v)), title=t("chart.income")
+            ),
+            "yield_text": percent(summary.yield_7d),
+        },
+        principal=principal,
+    )
 
 
 @router.get("/orders")
@@ -162,9 +186,16 @@ def orders(request: Request, before: Annotated[int | None, Query(ge=1)] = None) 
         holder = customer_service.holder_of(connection, principal.user)
         page = statements.orders_page(connection, holder, before_id=before, limit=21)
         codes = {fund.id: fund.code for fund in registry.list_funds(connection)}
-    return render(request, "app/orders.html", {
-        "orders": page[:20], "older": page[19].id if len(page) > 20 else None, "codes": codes,
-    }, principal=principal)  # fmt: skip
+    return render(
+        request,
+        "app/orders.html",
+        {
+            "orders": page[:20],
+            "older": page[19].id if len(page) > 20 else None,
+            "codes": codes,
+        },
+        principal=principal,
+    )
 
 
 @router.get("/orders/{order_id}")
@@ -176,8 +207,7 @@ def order(request: Request, order_id: int) -> Response:
         codes = {fund.id: fund.code for fund in registry.list_funds(connection)}
     if found is None:
         raise PageError(404, "error.not_found")
-    return render(request, "app/order.html", {"order": found, "codes": codes},
-                  principal=principal)  # fmt: skip
+    return render(request, "app/order.html", {"order": found, "codes": codes}, principal=principal)
 
 
 @router.get("/income")
@@ -189,10 +219,19 @@ def income(request: Request, days: Annotated[int, Query(ge=7, le=366)] = 30) -> 
     with read_transaction(ctx.engine) as connection:
         holder = customer_service.holder_of(connection, principal.user)
         rows = statements.income_by_day(connection, holder, end - timedelta(days=days - 1), end)
-    return render(request, "app/income.html", {
-        "rows": list(reversed(rows)), "days": days, "total": sum(v for _, v in rows),
-        "chart": bar_chart(rows, label=lambda v: format_amount(int(v)), title=t("chart.income")),
-    }, principal=principal)  # fmt: skip
+    return render(
+        request,
+        "app/income.html",
+        {
+            "rows": list(reversed(rows)),
+            "days": days,
+            "total": sum(v for _, v in rows),
+            "chart": bar_chart(
+                rows, label=lambda v: format_amount(int(v)), title=t("chart.income")
+            ),
+        },
+        principal=principal,
+    )
 
 
 # --- money movements ---------------------------------------------------------------------
@@ -215,14 +254,26 @@ async def buy(request: Request) -> Response:
     principal = page_principal(request, "customer")
     ctx = _ctx(request)
     try:
-        answer = api_account.purchase(ctx, request, principal, form.get("idempotency_key", ""),
-                                      _amount(form.get("amount", "")))  # fmt: skip
+        answer = api_account.purchase(
+            ctx,
+            request,
+            principal,
+            form.get("idempotency_key", ""),
+            _amount(form.get("amount", "")),
+        )
     except HuoqiError as error:
         dates = default_calendar().purchase_dates(ctx.clock())
-        return render(request, "app/buy.html", {
-            "dates": dates, "error": error_text(translator(request), error),
-            "amount": form.get("amount", ""),
-        }, status=error.status, principal=principal)  # fmt: skip
+        return render(
+            request,
+            "app/buy.html",
+            {
+                "dates": dates,
+                "error": error_text(translator(request), error),
+                "amount": form.get("amount", ""),
+            },
+            status=error.status,
+            principal=principal,
+        )
     return RedirectResponse(f"/app/orders/{_order_id(answer)}?new=1", status_code=303)
 
 
@@ -233,8 +284,9 @@ def redeem_page(request: Request) -> Response:
     with read_transaction(ctx.engine) as connection:
         holder = customer_service.holder_of(connection, principal.user)
         summary = statements.summary(connection, holder, now=ctx.clock())
-    return render(request, "app/redeem.html", {"summary": summary, "mode": "instant"},
-                  principal=principal)  # fmt: skip
+    return render(
+        request, "app/redeem.html", {"summary": summary, "mode": "instant"}, principal=principal
+    )
 
 
 @router.post("/redeem/review")
@@ -250,12 +302,24 @@ async def redeem_review(request: Request) -> Response:
         with read_transaction(ctx.engine) as connection:
             holder = customer_service.holder_of(connection, principal.user)
             summary = statements.summary(connection, holder, now=ctx.clock())
-        return render(request, "app/redeem.html", {
-            "summary": summary, "mode": mode, "amount": form.get("amount", ""),
-            "error": error_text(translator(request), error),
-        }, status=error.status, principal=principal)  # fmt: skip
-    return render(request, "app/redeem_review.html",
-                  {"quote": quote, "amount": form.get("amount", "")}, principal=principal)  # fmt: skip
+        return render(
+            request,
+            "app/redeem.html",
+            {
+                "summary": summary,
+                "mode": mode,
+                "amount": form.get("amount", ""),
+                "error": error_text(translator(request), error),
+            },
+            status=error.status,
+            principal=principal,
+        )
+    return render(
+        request,
+        "app/redeem_review.html",
+        {"quote": quote, "amount": form.get("amount", "")},
+        principal=principal,
+    )
 
 
 @router.post("/redeem")
@@ -263,21 +327,32 @@ async def redeem(request: Request) -> Response:
     form = await form_of(request)
     principal = page_principal(request, "customer")
     ctx = _ctx(request)
-    mode = "instant" if form.get("mode") == "instant" else "normal"
+    mode: Literal["instant", "normal"] = "instant" if form.get("mode") == "instant" else "normal"
     try:
         amount = _amount(form.get("amount", ""))
         answer = api_account.redemption(
-            ctx, request, principal, form.get("idempotency_key", ""),
+            ctx,
+            request,
+            principal,
+            form.get("idempotency_key", ""),
             RedeemIn(amount=amount.amount, mode=mode),
-        )  # fmt: skip
+        )
     except HuoqiError as error:
         with read_transaction(ctx.engine) as connection:
             holder = customer_service.holder_of(connection, principal.user)
             summary = statements.summary(connection, holder, now=ctx.clock())
-        return render(request, "app/redeem.html", {
-            "summary": summary, "mode": mode, "amount": form.get("amount", ""),
-            "error": error_text(translator(request), error),
-        }, status=error.status, principal=principal)  # fmt: skip
+        return render(
+            request,
+            "app/redeem.html",
+            {
+                "summary": summary,
+                "mode": mode,
+                "amount": form.get("amount", ""),
+                "error": error_text(translator(request), error),
+            },
+            status=error.status,
+            principal=principal,
+        )
     return RedirectResponse(f"/app/orders/{_order_id(answer)}?new=1", status_code=303)
 
 
@@ -291,11 +366,13 @@ def switch_page(request: Request) -> Response:
         current = registry.fund_by_id(connection, holder.fund_id)
         funds = []
         for fund in registry.list_funds(connection):
-            rows = statements.fund_yields(connection, fund, start=today - timedelta(days=10),
-                                          end=today)  # fmt: skip
+            rows = statements.fund_yields(
+                connection, fund, start=today - timedelta(days=10), end=today
+            )
             funds.append((fund, rows[-1].yield_7d if rows else None))
-    return render(request, "app/switch.html", {"current": current, "funds": funds},
-                  principal=principal)  # fmt: skip
+    return render(
+        request, "app/switch.html", {"current": current, "funds": funds}, principal=principal
+    )
 
 
 @router.post("/switch")
@@ -307,10 +384,12 @@ async def switch(request: Request) -> Response:
         body = SwitchIn(fund_code=form.get("fund_code", ""))
         api_account.switch(ctx, request, principal, form.get("idempotency_key", ""), body)
     except (HuoqiError, ValidationError) as error:
-        message = (error_text(translator(request), error) if isinstance(error, HuoqiError)
-                   else "unknown fund")  # fmt: skip
-        return render(request, "error.html", {"message": message}, status=422,
-                      principal=principal)  # fmt: skip
+        message = (
+            error_text(translator(request), error)
+            if isinstance(error, HuoqiError)
+            else "unknown fund"
+        )
+        return render(request, "error.html", {"message": message}, status=422, principal=principal)
     return RedirectResponse("/app/orders", status_code=303)
 
 
@@ -325,13 +404,19 @@ async def change_password(request: Request) -> Response:
     form = await form_of(request)
     principal = page_principal(request)
     try:
-        body = PasswordChangeIn(current_password=form.get("current_password", ""),
-                                new_password=form.get("new_password", ""))  # fmt: skip
+        body = PasswordChangeIn(
+            current_password=form.get("current_password", ""),
+            new_password=form.get("new_password", ""),
+        )
         api_identity.change_password(_ctx(request), principal, body, client_address(request))
     except (HuoqiError, ValidationError) as error:
         t = translator(request)
-        message = (error_text(t, error) if isinstance(error, HuoqiError)
-                   else t.error("weak_password", t("auth.password_rule")))  # fmt: skip
-        return render(request, "app/settings.html", {"error": message}, status=422,
-                      principal=principal)  # fmt: skip
+        message = (
+            error_text(t, error)
+            if isinstance(error, HuoqiError)
+            else t.error("weak_password", t("auth.password_rule"))
+        )
+        return render(
+            request, "app/settings.html", {"error": message}, status=422, principal=principal
+        )
     return RedirectResponse("/app/settings?saved=1", status_code=303)

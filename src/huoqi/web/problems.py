@@ -52,8 +52,14 @@ def problem_response(error: HuoqiError, headers: dict[str, str] | None = None) -
 
 def _plain(status: int, detail: str, **extra: Any) -> JSONResponse:
     code, title = _STATUS_CODES.get(status, ("error", "Request refused"))
-    body = {"type": f"https://huoqi.dev/problems/{code}", "title": title, "status": status,
-            "detail": detail, "code": code, **extra}  # fmt: skip
+    body = {
+        "type": f"https://huoqi.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
@@ -73,17 +79,23 @@ def install(app: FastAPI) -> None:
             for item in error.errors()
         ]
         if any(p["field"].lower() == "header.idempotency-key" for p in problems):
-            return problem_response(ApiProblem(
-                400, "idempotency_key_missing",
-                "money-moving requests need an Idempotency-Key header (1 to 128 characters "
-                "of your choosing, new for each new request)",
-            ))  # fmt: skip
+            return problem_response(
+                ApiProblem(
+                    400,
+                    "idempotency_key_missing",
+                    "money-moving requests need an Idempotency-Key header (1 to 128 characters "
+                    "of your choosing, new for each new request)",
+                )
+            )
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
         body = {
-            "type": "https://huoqi.dev/problems/invalid_input", "title": "Invalid input",
-            "status": 422, "detail": summary or "the request is not valid",
-            "code": "invalid_input", "errors": problems,
-        }  # fmt: skip
+            "type": "https://huoqi.dev/problems/invalid_input",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": summary or "the request is not valid",
+            "code": "invalid_input",
+            "errors": problems,
+        }
         return JSONResponse(body, status_code=422, media_type=PROBLEM)
 
     @app.exception_handler(StarletteHTTPException)
@@ -94,5 +106,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _plain(500, "something went wrong on our side; nothing was changed twice "
-                      "(retry with the same Idempotency-Key)")  # fmt: skip
+        return _plain(
+            500,
+            "something went wrong on our side; nothing was changed twice "
+            "(retry with the same Idempotency-Key)",
+        )

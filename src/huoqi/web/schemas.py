@@ -25,8 +25,12 @@ class Body(BaseModel):
 
 
 class AmountIn(Body):
-    amount: str = Field(pattern=AMOUNT_PATTERN, max_length=16, examples=["100.00"],
-                        description="CNY with at most two decimals")  # fmt: skip
+    amount: str = Field(
+        pattern=AMOUNT_PATTERN,
+        max_length=16,
+        examples=["100.00"],
+        description="CNY with at most two decimals",
+    )
 
     def fen(self) -> int:
         return parse_amount(self.amount)
@@ -98,12 +102,17 @@ class OrderOut(BaseModel):
     @classmethod
     def of(cls, order: Order, fund_code: str) -> OrderOut:
         return cls(
-            id=order.id, kind=order.kind, status=order.status,  # type: ignore[arg-type]
-            amount=Money.of(order.amount), fund_code=fund_code,
+            id=order.id,
+            kind=order.kind,  # type: ignore[arg-type]
+            status=order.status,  # type: ignore[arg-type]
+            amount=Money.of(order.amount),
+            fund_code=fund_code,
             requested_at=as_utc(order.requested_at),
-            trade_date=order.trade_date, confirm_date=order.confirm_date,
-            payout_date=order.payout_date, note=order.note,
-        )  # fmt: skip
+            trade_date=order.trade_date,
+            confirm_date=order.confirm_date,
+            payout_date=order.payout_date,
+            note=order.note,
+        )
 
 
 class OrderPage(BaseModel):
