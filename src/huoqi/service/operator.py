@@ -17,9 +17,12 @@ from huoqi.audit.log import Actor, record
 from huoqi.errors import HuoqiError
 from huoqi.fund import rates, registry
 from huoqi.fund.limits import InstantLimits, set_instant_limits
+from huoqi.fund.registry import Carry, Fund
 from huoqi.fund.tables import eod_runs, holders
 from huoqi.identity.phones import mask_phone, parse_phone
 from huoqi.identity.tables import users
+from huoqi.ledger.domain import transfer
+from huoqi.ledger.posting import post_entries
 from huoqi.money import format_amount
 
 
@@ -178,3 +181,74 @@ def count_users(connection: Connection) -> int:
 
 def default_window(today: date, days: int) -> tuple[date, date]:
     return today - timedelta(days=days), today - timedelta(days=1)
+
+
+def register_fund(
+    connection: Connection,
+    *,
+    code: str,
+    name: str,
+    manager: str,
+    carry: str,
+    actor: Actor,
+    now: datetime,
+) -> Fund:
+    """List a money fund (again with the same settings: harmless)."""
+    fund = registry.add_fund(
+        connection, code=code, name=name, manager=manager, carry=Carry(carry), now=now
+    )
+    record(
+        connection,
+        actor,
+        "fund.register",
+        now=now,
+        object_type="fund",
+        object_id=fund.code,
+        detail={"name": name, "carry": carry},
+    )
+    return fund
+
+
+def fund_advance_pool(
+    connection: Connection, *, amount: int, key: str, actor: Actor, now: datetime
+) -> None:
+    """The platform puts ``amount`` fen of its own money into the instant-redemption pool."""
+    pool = registry.platform_account(connection, registry.ADVANCE_POOL)
+    equity = registry.platform_account(connection, registry.EQUITY)
+    post_entries(
+        connection,
+        [
+            transfer(
+                f"ops:pool:{key}",
+                debit=pool,
+                credit=equity,
+                amount=amount,
+                memo="platform funds the instant-redemption pool",
+                kind="pool_funding",
+            )
+        ],
+        now=now,
+        atomic=True,
+    )
+    record(
+        connection,
+        actor,
+        "advance_pool.fund",
+        now=now,
+        object_type="account",
+        object_id=registry.ADVANCE_POOL,
+        detail={"amount": format_amount(amount)},
+    )
+
+
+def advance_pool_balance(connection: Connection) -> int:
+    from huoqi.ledger.tables import accounts
+
+    return int(
+        connection.execute(
+            select(accounts.c.debits_posted - accounts.c.credits_posted).where(
+                accounts.c.code == registry.ADVANCE_POOL
+            )
+        ).scalar_one_or_none()
+        or 0
+    )

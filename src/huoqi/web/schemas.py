@@ -176,6 +176,17 @@ class FundOut(BaseModel):
     yield_date: date | None
 
 
+class FundIn(Body):
+    code: str = Field(max_length=16, pattern=r"^[0-9A-Za-z]{1,16}$", examples=["HQ004"])
+    name: str = Field(min_length=1, max_length=200, examples=["Huoqi Cash Fund C"])
+    manager: str = Field(default="", max_length=200)
+    carry: Literal["daily", "monthly"] = "daily"
+
+
+class PoolOut(BaseModel):
+    balance: Money
+
+
 class YieldOut(BaseModel):
     date: date
     income_per_10k: str = Field(examples=["0.6512"])
