@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
 
 from huoqi.audit import log as audit
 from huoqi.db.engine import read_transaction, run_in_write_transaction
@@ -21,19 +22,25 @@ from huoqi.fund.limits import instant_limits
 from huoqi.fund.statements import SHANGHAI
 from huoqi.money import parse_amount
 from huoqi.service import operator as ops
+from huoqi.web.api_account import MONEY_MOVING, IdempotencyKey
 from huoqi.web.context import Ctx, Operator, Staff, actor
+from huoqi.web.idempotency import run_idempotent
 from huoqi.web.jobs import Job
 from huoqi.web.problems import ApiProblem
 from huoqi.web.schemas import (
+    AmountIn,
     AuditOut,
     AuditPage,
     CloseIn,
     DayReportOut,
+    FundIn,
+    FundOut,
     IncomeReportOut,
     JobOut,
     LimitsIn,
     LimitsOut,
     Money,
+    PoolOut,
     UserCardOut,
     UserPage,
     decode_cursor,
@@ -121,6 +128,67 @@ def income_report(ctx: Ctx, fund_code: str, text: str, who: audit.Actor) -> JSON
         )
     body = IncomeReportOut(**asdict(report))
     return JSONResponse(body.model_dump(mode="json"), status_code=status)
+
+
+@router.post(
+    "/funds",
+    status_code=201,
+    response_model=FundOut,
+    summary="List a money fund (its share asset and ledger accounts are created)",
+    responses={"409": {"description": "the code is taken with other settings"}},
+)
+def post_fund(body: FundIn, request: Request, principal: Operator, ctx: Ctx) -> FundOut:
+    who = actor(request, principal)
+    fund = run_in_write_transaction(
+        ctx.engine,
+        lambda c: ops.register_fund(
+            c,
+            code=body.code,
+            name=body.name,
+            manager=body.manager,
+            carry=body.carry,
+            actor=who,
+            now=ctx.clock(),
+        ),
+    )
+    return FundOut(
+        code=fund.code,
+        name=fund.name,
+        manager=fund.manager,
+        carry=body.carry,
+        status=fund.status,
+        yield_7d=None,
+        yield_date=None,
+    )
+
+
+@router.get("/advance-pool", response_model=PoolOut, summary="The instant-redemption pool")
+def get_pool(principal: Staff, ctx: Ctx) -> PoolOut:
+    with read_transaction(ctx.engine) as connection:
+        return PoolOut(balance=Money.of(ops.advance_pool_balance(connection)))
+
+
+@router.post(
+    "/advance-pool",
+    status_code=201,
+    response_model=PoolOut,
+    summary="Put platform money into the instant-redemption pool",
+    responses=MONEY_MOVING,
+)
+def post_pool(
+    body: AmountIn, request: Request, principal: Operator, ctx: Ctx, key: IdempotencyKey
+) -> JSONResponse:
+    who = actor(request, principal)
+    fen = body.fen()
+
+    def work(connection: Connection) -> tuple[int, Any]:
+        ops.fund_advance_pool(connection, amount=fen, key=key, actor=who, now=ctx.clock())
+        balance = ops.advance_pool_balance(connection)
+        return 201, PoolOut(balance=Money.of(balance)).model_dump(mode="json")
+
+    return run_idempotent(
+        ctx, principal, key=key, route="POST /ops/advance-pool", body=body, work=work
+    )
 
 
 @router.post(
