@@ -123,7 +123,8 @@ def summary(connection: Connection, holder: Holder, *, now: datetime) -> Summary
             .group_by(fund_orders.c.kind)
         ).all()
     )
-    yields = fund_yields(connection, fund, start=today - timedelta(days=7))
+    # the latest yield up to today: income files may already hold days still to come
+    yields = fund_yields(connection, fund, start=today - timedelta(days=7), end=today)
     latest = yields[-1] if yields else None
     limits = instant_limits(connection)
     used, platform_used = used_today(connection, day=today, fund_id=fund.id, holder_id=holder.id)
