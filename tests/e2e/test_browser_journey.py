@@ -232,7 +232,9 @@ def test_sign_up_buy_close_see_income_and_redeem_instantly(
     shot(operator, "operator-close-form")
     operator.get_by_test_id("run-close").click()
     expect(operator).to_have_url(re.compile(r"/console/close/\d+$"))
-    expect(operator.get_by_test_id("job-status")).to_have_text("done", timeout=30_000)
+    expect(operator.get_by_test_id("job-status")).to_have_attribute(
+        "data-status", "done", timeout=30_000
+    )
     expect(operator.get_by_test_id("job-error")).to_have_count(0)
     closed_days = operator.locator("table.table tbody tr")
     expect(closed_days).to_have_count(2)  # HQ001 registered on 06-05: 06-05 and 06-06
