@@ -255,7 +255,7 @@ def redemption(
     "/switch",
     status_code=201,
     response_model=SwitchOut,
-    responses=MONEY_MOVING,
+    responses={**MONEY_MOVING, "404": {"description": "unknown fund"}},
     summary="Move the account to another fund (redeem all, subscribe the proceeds)",
 )
 def post_switch(

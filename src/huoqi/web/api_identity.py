@@ -147,6 +147,10 @@ def change_password(
     status_code=201,
     response_model=UserOut,
     summary="Sign up as a customer (opens a current account)",
+    responses={
+        "404": {"description": "unknown fund_code"},
+        "409": {"description": "the phone number already has an account"},
+    },
 )
 def post_user(body: SignUpIn, request: Request, ctx: Ctx) -> UserOut:
     return user_out(sign_up_customer(ctx, body, client_address(request)))
@@ -157,6 +161,11 @@ def post_user(body: SignUpIn, request: Request, ctx: Ctx) -> UserOut:
     status_code=201,
     response_model=SessionOut,
     summary="Sign in; answers a bearer token for API clients",
+    responses={
+        "401": {"description": "wrong phone number or password"},
+        "423": {"description": "locked after 5 wrong passwords (see Retry-After)"},
+        "429": {"description": "too many sign-in attempts from this address"},
+    },
 )
 def post_session(body: SignInIn, request: Request, ctx: Ctx) -> SessionOut:
     new = sign_in(ctx, body.phone, body.password, kind="bearer", address=client_address(request))

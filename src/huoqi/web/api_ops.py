@@ -82,7 +82,13 @@ def job_out(job: Job) -> JobOut:
             },
         }
     },
-    responses={"422": {"description": "the file was refused; the report says why"}},
+    responses={
+        "415": {"description": "the file is not UTF-8 text"},
+        "422": {
+            "model": IncomeReportOut,
+            "description": "the file was refused; the report says why",
+        },
+    },
 )
 async def post_income(
     fund_code: str, request: Request, principal: Operator, ctx: Ctx

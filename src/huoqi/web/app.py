@@ -99,6 +99,7 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
     metrics = Metrics()
     app.state.metrics = metrics
     problems.install(app)
+    problems.document(app)
     for router in (api_identity.router, api_account.router, api_funds.router, api_ops.router):
         app.include_router(router)
     _operations(app, engine, metrics)

@@ -6,6 +6,7 @@ route, wrong method) are rewritten into the same shape, so a client handles one 
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -111,3 +112,130 @@ def install(app: FastAPI) -> None:
             "something went wrong on our side; nothing was changed twice "
             "(retry with the same Idempotency-Key)",
         )
+
+
+# --- the OpenAPI description of refusals ----------------------------------------------
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem document; `code` is stable, `detail` is for people.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "examples": ["invalid_amount"]},
+        "context": {"type": "object", "description": "what the refusal was about"},
+        "errors": {
+            "type": "array",
+            "description": "invalid_input: each field and what is wrong with it",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+_PROBLEM_CONTENT = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_REFUSALS = {
+    "400": "a malformed header, cursor or body (Idempotency-Key, cursor, undecodable JSON)",
+    "401": "not signed in, or the session expired or was signed out",
+    "403": "the role may not do this, or the CSRF token is missing (cookie sessions)",
+    "404": "no such object (or not yours)",
+    "413": "the request body is too large",
+    "422": "invalid input, or a business rule refused it",
+}
+
+
+def document(app: FastAPI) -> None:
+    """Describe every refusal of the API in its OpenAPI document, from the routes themselves.
+
+    Each ``/api/`` operation lists the statuses it can refuse with: 401 where it reads the
+    session, 403 where it checks a role or (a state change) the CSRF token, 400 where it
+    takes an Idempotency-Key, a cursor or a body (bytes that are not JSON text), 404 where
+    the path names an object, 413 always, 422 where anything is validated. Every such
+    answer is a problem document: FastAPI's own validation-error schema is replaced, and a
+    schema a route gives itself is kept.
+    """
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = FastAPI.openapi(app)
+            _describe_refusals(spec, _reads_session(app))
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _reads_session(app: FastAPI) -> dict[tuple[str, str], set[str]]:
+    """(method, path) → the refusals its dependencies can answer (401, 403)."""
+    from fastapi.routing import iter_route_contexts
+
+    from huoqi.web import context
+
+    role_check = context.require("customer").__code__  # every require() shares this code
+    found: dict[tuple[str, str], set[str]] = {}
+    for route in iter_route_contexts(app.routes):
+        dependant = getattr(route, "dependant", None)
+        if dependant is None or not route.path:
+            continue
+        calls = list(_calls(dependant))
+        session = any(call is context.optional_principal for call in calls)
+        role = any(getattr(call, "__code__", None) is role_check for call in calls)
+        for method in route.methods or ():
+            statuses = {"401"} if session else set()
+            if role or (session and method not in context.SAFE_METHODS):
+                statuses.add("403")
+            found[(method.lower(), route.path)] = statuses
+    return found
+
+
+def _calls(dependant: Any) -> Any:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+def _describe_refusals(spec: dict[str, Any], session: dict[tuple[str, str], set[str]]) -> None:
+    for path, operations in spec.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in operations.items():
+            statuses = session.get((method, path), set()) | _refusals_of(operation)
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                responses.setdefault(status, {"description": _REFUSALS[status]})
+            for status, response in responses.items():
+                if status[0] in "45" and _framework_schema_or_none(response):
+                    response["content"] = _PROBLEM_CONTENT
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if f"#/components/schemas/{unused}" not in json.dumps(spec):
+            schemas.pop(unused, None)
+
+
+def _refusals_of(operation: dict[str, Any]) -> set[str]:
+    """The refusals an operation's parameters and body make possible."""
+    where = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
+    body = "requestBody" in operation
+    statuses = {"413"}
+    if body or ("header", "Idempotency-Key") in where or ("query", "cursor") in where:
+        statuses.add("400")  # a malformed key or cursor; a body that is not JSON text
+    if any(place == "path" for place, _name in where):
+        statuses.add("404")
+    if body or where:
+        statuses.add("422")
+    return statuses
+
+
+def _framework_schema_or_none(response: dict[str, Any]) -> bool:
+    content = response.get("content")
+    if not content:
+        return True
+    ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+    return bool(ref.endswith("/HTTPValidationError"))
