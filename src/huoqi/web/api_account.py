@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
@@ -21,6 +21,7 @@ from huoqi.service import customer as customer_service
 from huoqi.web.context import Ctx, Customer, Services, actor
 from huoqi.web.idempotency import run_idempotent
 from huoqi.web.schemas import (
+    MAX_ID,
     AmountIn,
     IncomeDay,
     Money,
@@ -120,7 +121,7 @@ def get_orders(
     summary="One of my orders",
     responses={"404": {"description": "no such order of yours"}},
 )
-def get_order(order_id: int, principal: Customer, ctx: Ctx) -> OrderOut:
+def get_order(order_id: Annotated[int, Path(le=MAX_ID)], principal: Customer, ctx: Ctx) -> OrderOut:
     with read_transaction(ctx.engine) as connection:
         holder = customer_service.holder_of(connection, principal.user)
         order = statements.order_of(connection, holder, order_id)

@@ -28,6 +28,7 @@ from huoqi.web.idempotency import run_idempotent
 from huoqi.web.jobs import Job
 from huoqi.web.problems import ApiProblem
 from huoqi.web.schemas import (
+    MAX_ID,
     AmountIn,
     AuditOut,
     AuditPage,
@@ -43,6 +44,7 @@ from huoqi.web.schemas import (
     PoolOut,
     UserCardOut,
     UserPage,
+    as_utc,
     decode_cursor,
     encode_cursor,
 )
@@ -295,7 +297,7 @@ def get_audit(  # noqa: PLR0917 (FastAPI passes query parameters by name)
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=60)] = None,
-    actor_id: Annotated[int | None, Query(ge=1)] = None,
+    actor_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> AuditPage:
     before = decode_cursor("audit", cursor)
     with read_transaction(ctx.engine) as connection:
@@ -330,7 +332,7 @@ def get_users(
             display_name=c.display_name,
             fund_code=c.fund_code,
             locked=c.locked,
-            created_at=c.created_at,
+            created_at=as_utc(c.created_at),
         )
         for c in cards[:limit]
     ]

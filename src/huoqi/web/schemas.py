@@ -18,6 +18,7 @@ from huoqi.web.problems import ApiProblem
 
 AMOUNT_PATTERN = r"^\d{1,13}(\.\d{1,2})?$"
 PHONE_EXAMPLE = "13800138000"
+MAX_ID = 2**63 - 1  # ids are signed 64-bit columns; a larger one would fail in the driver
 
 
 class Body(BaseModel):
@@ -295,7 +296,7 @@ def decode_cursor(kind: str, cursor: str | None) -> int | None:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         found, _, value = text.partition(":")
-        if found != kind or not value.isdigit():
+        if found != kind or not value.isdigit() or int(value) > MAX_ID:
             raise ValueError
         return int(value)
     except (ValueError, UnicodeDecodeError):
