@@ -22,6 +22,7 @@ from huoqi.fund.limits import instant_limits
 from huoqi.fund.statements import SHANGHAI
 from huoqi.money import parse_amount
 from huoqi.service import operator as ops
+from huoqi.service.customer import scoped_key
 from huoqi.web.api_account import MONEY_MOVING, IdempotencyKey
 from huoqi.web.context import Ctx, Operator, Staff, actor
 from huoqi.web.idempotency import run_idempotent
@@ -190,7 +191,9 @@ def post_pool(
     fen = body.fen()
 
     def work(connection: Connection) -> tuple[int, Any]:
-        ops.fund_advance_pool(connection, amount=fen, key=key, actor=who, now=ctx.clock())
+        ops.fund_advance_pool(
+            connection, amount=fen, key=scoped_key(principal.user, key), actor=who, now=ctx.clock()
+        )  # keys are each operator's own, as each customer's are
         balance = ops.advance_pool_balance(connection)
         return 201, PoolOut(balance=Money.of(balance)).model_dump(mode="json")
 
