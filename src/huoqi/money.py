@@ -21,7 +21,9 @@ MAX_AMOUNT = 10**15
 #: Largest value a balance column can hold (signed 64-bit).
 INT64_MAX = 2**63 - 1
 
-_AMOUNT_TEXT = re.compile(r"^(?P<whole>\d{1,19})(?:\.(?P<frac>\d{1,12}))?$")
+_AMOUNT_TEXT = re.compile(
+    r"^(?P<whole>[0-9]{1,19})(?:\.(?P<frac>[0-9]{1,12}))?$"
+)  # ASCII digits only
 
 
 class InvalidAmount(InvalidInput):

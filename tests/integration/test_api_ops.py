@@ -332,3 +332,19 @@ def test_operators_keys_are_their_own(api: Api, operator: Headers) -> None:
     # with someone else's
     assert pool(api, other, "other-key", "7.00").status_code == 201
     assert pool(api, operator, "other-key", "8.00").status_code == 201
+
+
+def test_a_fund_without_income_does_not_stop_the_others_from_closing(
+    api: Api, operator: Headers
+) -> None:
+    week = {date(2025, 5, 31) + timedelta(days=n): "0.6500" for n in range(7)}
+    assert api.upload_income(operator, "HQ001", week).status_code == 200
+    api.move_clock(operator, 2)
+    job = api.close_through(operator, date(2025, 6, 6))
+    assert job["status"] == "failed"
+    assert "HQ002" in job["error"] and "HQ003" in job["error"] and "HQ001" not in job["error"]
+    assert [(day["fund"], day["date"]) for day in job["closed"]] == [
+        ("HQ001", "2025-06-05"),
+        ("HQ001", "2025-06-06"),
+    ]
+    assert count(api.engine, "eod_runs", "status = 'closed'") == 2

@@ -8,6 +8,7 @@ customers who both send ``Idempotency-Key: 1`` never meet.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -31,7 +32,13 @@ class NoCurrentAccount(HuoqiError):
 
 
 def scoped_key(user: User, key: str) -> str:
-    return f"api:{user.id}:{key}"
+    """The key the fund and ledger layers see: the user's id and a digest of the client's key.
+
+    A digest keeps it short whatever the client sent (up to 128 characters), so the layers
+    below can add their own prefixes and suffixes within their 128-character columns.
+    """
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"api:{user.id}:{digest}"
 
 
 def holder_of(connection: Connection, user: User) -> Holder:

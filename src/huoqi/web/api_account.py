@@ -21,6 +21,7 @@ from huoqi.service import customer as customer_service
 from huoqi.web.context import Ctx, Customer, Services, actor
 from huoqi.web.idempotency import run_idempotent
 from huoqi.web.schemas import (
+    AMOUNT_PATTERN,
     MAX_ID,
     AmountIn,
     IncomeDay,
@@ -138,7 +139,7 @@ def get_order(order_id: Annotated[int, Path(le=MAX_ID)], principal: Customer, ct
 def get_quote(
     principal: Customer,
     ctx: Ctx,
-    amount: Annotated[str, Query(pattern=r"^\d{1,13}(\.\d{1,2})?$", max_length=16)],
+    amount: Annotated[str, Query(pattern=AMOUNT_PATTERN, max_length=16)],
     mode: Annotated[str, Query(pattern="^(instant|normal)$")] = "normal",
 ) -> QuoteOut:
     return quote(ctx, principal, AmountIn(amount=amount).fen(), instant=mode == "instant")

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from huoqi.audit.log import Actor, record
 from huoqi.db.engine import run_in_write_transaction
 from huoqi.errors import Conflict, HuoqiError, NotFound
+from huoqi.fund import close
 from huoqi.fund.service import FundDesk
 from huoqi.ledger import repository as ledger_repo
 
@@ -82,35 +83,47 @@ class Jobs:
         return job
 
     def _run(self, job: Job, actor: Actor) -> None:
-        desk = FundDesk(self.engine, clock=self.clock)
+        """Close each fund in turn; one fund's refusal (its income is missing, say) does not
+        stop the others, whose closes are independent. The job's status is set last, after
+        its audit row, so a watcher that sees it finished sees everything."""
 
         def progress(step: str, _total: int, done: int) -> None:
             job.step, job.done = step, done
 
         self._audit(actor, "close.start", job, "ok")
+        problems: list[str] = []
         try:
-            closed = desk.close(job.through, fund_code=job.fund, progress=progress)
-            job.closed = [
-                {
-                    "fund": c.fund,
-                    "date": c.day.isoformat(),
-                    "already_closed": c.already_closed,
-                    **c.report,
-                }
-                for c in closed
-            ]
-            self._advance_business_date(job.through + timedelta(days=1))
-            job.status, job.step = "done", "finished"
-            self._audit(actor, "close.finish", job, "ok")
-        except HuoqiError as error:
-            job.status, job.error = "failed", error.detail
-            self._audit(actor, "close.finish", job, "failed")
+            codes = (
+                [job.fund] if job.fund else [fund.code for fund in FundDesk(self.engine).funds()]
+            )
+            for code in codes:
+                try:
+                    closed = close.close_through(
+                        self.engine, code, job.through, now=self.clock(), progress=progress
+                    )
+                except HuoqiError as error:
+                    problems.append(f"{code}: {error.detail}")
+                    continue
+                job.closed += [
+                    {
+                        "fund": c.fund,
+                        "date": c.day.isoformat(),
+                        "already_closed": c.already_closed,
+                        **c.report,
+                    }
+                    for c in closed
+                ]
+            if not problems:
+                self._advance_business_date(job.through + timedelta(days=1))
         except Exception as error:  # the console must see it; the log keeps the trace
             log.exception("close job %s failed", job.id)
-            job.status, job.error = "failed", f"unexpected error: {error}"
-            self._audit(actor, "close.finish", job, "failed")
-        finally:
-            job.finished_at = self.clock()
+            problems.append(f"unexpected error: {error}")
+        job.error = "; ".join(problems) or None
+        outcome = "failed" if problems else "ok"
+        self._audit(actor, "close.finish", job, outcome)
+        job.finished_at = self.clock()
+        job.step = "finished"
+        job.status = "failed" if problems else "done"
 
     def _advance_business_date(self, day: date) -> None:
         def work(connection: Any) -> None:

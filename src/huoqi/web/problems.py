@@ -79,7 +79,20 @@ def install(app: FastAPI) -> None:
             {"field": _field(tuple(item.get("loc", ()))), "message": item.get("msg", "")}
             for item in error.errors()
         ]
-        if any(p["field"].lower() == "header.idempotency-key" for p in problems):
+        key_errors = [
+            item["type"] for item in error.errors()
+            if _field(tuple(item.get("loc", ()))).lower() == "header.idempotency-key"
+        ]  # fmt: skip
+        if key_errors and key_errors[0] != "missing":
+            return problem_response(
+                ApiProblem(
+                    400,
+                    "invalid_idempotency_key",
+                    "the Idempotency-Key must be 1 to 128 visible ASCII characters (a UUID is "
+                    "ideal)",
+                )
+            )
+        if key_errors:
             return problem_response(
                 ApiProblem(
                     400,

@@ -16,7 +16,7 @@ from huoqi.fund.orders import Order
 from huoqi.money import format_amount, parse_amount
 from huoqi.web.problems import ApiProblem
 
-AMOUNT_PATTERN = r"^\d{1,13}(\.\d{1,2})?$"
+AMOUNT_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"  # ASCII digits only: \d would take "１２"
 PHONE_EXAMPLE = "13800138000"
 MAX_ID = 2**63 - 1  # ids are signed 64-bit columns; a larger one would fail in the driver
 
@@ -231,8 +231,8 @@ class JobOut(BaseModel):
 
 
 class LimitsIn(Body):
-    per_customer_daily: str | None = Field(default=None, pattern=r"^\d{1,13}(\.\d{1,2})?$")
-    platform_daily: str | None = Field(default=None, pattern=r"^\d{1,13}(\.\d{1,2})?$")
+    per_customer_daily: str | None = Field(default=None, pattern=AMOUNT_PATTERN)
+    platform_daily: str | None = Field(default=None, pattern=AMOUNT_PATTERN)
 
 
 class LimitsOut(BaseModel):
