@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -33,7 +32,9 @@ def test_bars_stay_inside_the_plot(values: list[int]) -> None:
     points = [(START + timedelta(days=n), v) for n, v in enumerate(values)]
     svg = str(bar_chart(points, label=str, title="income"))
     assert svg.count("<rect") == len(values)
-    bars = re.findall(r'<rect class="bar" x="[^"]+" y="([^"]+)" width="[^"]+" height="([^"]+)"', svg)
+    bars = re.findall(
+        r'<rect class="bar" x="[^"]+" y="([^"]+)" width="[^"]+" height="([^"]+)"', svg
+    )
     assert len(bars) == len(values)
     for y, height in bars:
         assert PAD_TOP - 0.5 <= float(y) <= HEIGHT - PAD_BOTTOM + 0.5
