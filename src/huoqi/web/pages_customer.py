@@ -277,42 +277,47 @@ async def buy(request: Request) -> Response:
     return RedirectResponse(f"/app/orders/{_order_id(answer)}?new=1", status_code=303)
 
 
-@router.get("/redeem")
-def redeem_page(request: Request) -> Response:
-    principal = page_principal(request, "customer")
+def _redeem_form(
+    request: Request,
+    principal: Principal,
+    *,
+    mode: str = "instant",
+    amount: str = "",
+    error: HuoqiError | None = None,
+) -> Response:
+    """The redemption form with the balance and instant limit left, and why it was refused."""
     ctx = _ctx(request)
     with read_transaction(ctx.engine) as connection:
         holder = customer_service.holder_of(connection, principal.user)
         summary = statements.summary(connection, holder, now=ctx.clock())
+    context = {"summary": summary, "mode": mode, "amount": amount}
+    if error is not None:
+        context["error"] = error_text(translator(request), error)
     return render(
-        request, "app/redeem.html", {"summary": summary, "mode": "instant"}, principal=principal
+        request,
+        "app/redeem.html",
+        context,
+        principal=principal,
+        status=error.status if error else 200,
     )
+
+
+@router.get("/redeem")
+def redeem_page(request: Request) -> Response:
+    return _redeem_form(request, page_principal(request, "customer"))
 
 
 @router.post("/redeem/review")
 async def redeem_review(request: Request) -> Response:
     form = await form_of(request)
     principal = page_principal(request, "customer")
-    ctx = _ctx(request)
     mode = "instant" if form.get("mode") == "instant" else "normal"
     try:
         fen = _amount(form.get("amount", "")).fen()
-        quote = api_account.quote(ctx, principal, fen, instant=mode == "instant")
+        quote = api_account.quote(_ctx(request), principal, fen, instant=mode == "instant")
     except HuoqiError as error:
-        with read_transaction(ctx.engine) as connection:
-            holder = customer_service.holder_of(connection, principal.user)
-            summary = statements.summary(connection, holder, now=ctx.clock())
-        return render(
-            request,
-            "app/redeem.html",
-            {
-                "summary": summary,
-                "mode": mode,
-                "amount": form.get("amount", ""),
-                "error": error_text(translator(request), error),
-            },
-            status=error.status,
-            principal=principal,
+        return _redeem_form(
+            request, principal, mode=mode, amount=form.get("amount", ""), error=error
         )
     return render(
         request,
@@ -326,32 +331,19 @@ async def redeem_review(request: Request) -> Response:
 async def redeem(request: Request) -> Response:
     form = await form_of(request)
     principal = page_principal(request, "customer")
-    ctx = _ctx(request)
     mode: Literal["instant", "normal"] = "instant" if form.get("mode") == "instant" else "normal"
     try:
         amount = _amount(form.get("amount", ""))
         answer = api_account.redemption(
-            ctx,
+            _ctx(request),
             request,
             principal,
             form.get("idempotency_key", ""),
             RedeemIn(amount=amount.amount, mode=mode),
         )
     except HuoqiError as error:
-        with read_transaction(ctx.engine) as connection:
-            holder = customer_service.holder_of(connection, principal.user)
-            summary = statements.summary(connection, holder, now=ctx.clock())
-        return render(
-            request,
-            "app/redeem.html",
-            {
-                "summary": summary,
-                "mode": mode,
-                "amount": form.get("amount", ""),
-                "error": error_text(translator(request), error),
-            },
-            status=error.status,
-            principal=principal,
+        return _redeem_form(
+            request, principal, mode=mode, amount=form.get("amount", ""), error=error
         )
     return RedirectResponse(f"/app/orders/{_order_id(answer)}?new=1", status_code=303)
 
