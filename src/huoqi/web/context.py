@@ -14,7 +14,7 @@ import hmac
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -70,7 +70,12 @@ class Services:
     demo_clock: Any = None
 
 
-def services(request: Request) -> Services:
+# The dependencies that do no I/O (`services`, `current_principal`, `require`'s check) are
+# ``async``: FastAPI runs a plain ``def`` dependency in the thread pool, one hop each, and
+# under load those hops (the GIL handed between the event loop's thread and the pool's)
+# cost more than the checks. `optional_principal` reads the database, so it stays a
+# ``def`` (and pages call it directly). See docs/benchmarks.md, "HTTP service".
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
@@ -108,7 +113,7 @@ def optional_principal(request: Request) -> Principal | None:
     if found is None:
         return None
     token, from_cookie = found
-    ctx = services(request)
+    ctx: Services = request.app.state.services
     with read_transaction(ctx.engine) as connection:
         principal = authenticate(connection, token, now=ctx.clock())
     if from_cookie and request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
@@ -117,7 +122,7 @@ def optional_principal(request: Request) -> Principal | None:
     return principal
 
 
-def current_principal(
+async def current_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     if principal is None:
@@ -127,8 +132,8 @@ def current_principal(
     return principal
 
 
-def require(*roles: str) -> Callable[[Principal], Principal]:
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.user.role not in roles:
             raise Forbidden(f"this needs the role {' or '.join(roles)}")
         return principal
