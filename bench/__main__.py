@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHMARKS = ("ledger", "ledger_growth", "eod", "eod_floor", "fund_kernel")
+BENCHMARKS = ("ledger", "ledger_growth", "eod", "eod_floor", "fund_kernel", "http")
+MODULES = {"http": "http_load"}  # names whose module is called otherwise
 
 
 def main() -> None:
@@ -21,7 +22,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
     for name in arguments.names or BENCHMARKS:
-        module = importlib.import_module(f"bench.{name}")
+        module = importlib.import_module(f"bench.{MODULES.get(name, name)}")
         module.run(quick=arguments.quick)
 
 

@@ -65,11 +65,14 @@ def cpu_probe() -> float:
     return best
 
 
-def write_section(name: str, body: str) -> Path:
-    """Replace benchmark ``name``'s section of docs/benchmarks.md with ``body``."""
+def write_section(name: str, body: str, *, measured_on: str | None = None) -> Path:
+    """Replace benchmark ``name``'s section of docs/benchmarks.md with ``body``.
+
+    ``measured_on``: the `machine` line taken when the run started (default: now).
+    """
     start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    block = f"{start}\n_Measured {stamp} on {machine()}._\n\n{body.strip()}\n{end}"
+    block = f"{start}\n_Measured {stamp} on {measured_on or machine()}._\n\n{body.strip()}\n{end}"
     text = DOC.read_text() if DOC.exists() else HEADER
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if pattern.search(text):

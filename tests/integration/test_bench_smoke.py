@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 
 import pytest
-from bench import eod_floor, ledger_growth
+from bench import eod_floor, http_load, ledger_growth
 from bench import ledger as ledger_bench
 
 pytestmark = pytest.mark.slow
@@ -55,3 +55,24 @@ def test_the_close_floor_and_the_growth_run_at_toy_sizes() -> None:
     assert [f.layout for f in floors] == ["accounts", "narrow"]
     assert all(f.accounts_per_second > 0 for f in floors)
     assert all(rate > 0 for rate in ledger_growth.run(quick=True, record=False))
+
+
+def test_the_http_load_benchmark_runs_every_phase_at_a_toy_rate(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    phases = http_load.run(quick=True, record=False)
+    assert [p.name for p in phases] == [plan.name for plan in http_load.PLANS]
+    printed = capsys.readouterr().out
+    assert "CPU probe" in printed
+    for phase in phases:
+        assert phase.sent == http_load.QUICK["rate"] * http_load.QUICK["seconds"]
+        assert phase.errors == 0, phase.statuses
+        assert phase.achieved_rate > 0
+        assert 0 < phase.p50.ms <= phase.p90.ms <= phase.p99.ms <= phase.max.ms
+        line = next(
+            line for line in printed.splitlines()
+            if line.startswith(f"http {phase.name} ") and "target" in line
+        )  # fmt: skip
+        for part in ("target 20/s", "achieved", "errors 0", "p50", "p90", "p99", "max",
+                     "client", "server", "p99 < 50 ms:"):  # fmt: skip
+            assert part in line
