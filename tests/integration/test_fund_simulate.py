@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
@@ -12,6 +12,7 @@ from huoqi.fund.simulate import simulate
 from huoqi.ledger.service import Ledger
 
 END = date(2026, 11, 20)
+AFTER = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
 
 def plain(rows: object) -> list[tuple[str, ...]]:
@@ -59,3 +60,43 @@ def test_a_seeded_simulation_is_realistic_closed_and_repeatable(engine: Engine, 
     again = make_engine(other_url)
     simulate(again, users=60, days=12, seed=3, end=END)
     assert history(again) == built
+
+
+def test_each_customer_s_summary_adds_up_to_their_income_history(engine: Engine) -> None:
+    """The summary reads cumulative income from the orders (shares − purchases + retired
+    redemptions); it must equal the day-by-day income the close recorded, for everyone."""
+    from sqlalchemy import func, select
+
+    from huoqi.db.engine import read_transaction
+    from huoqi.fund import statements
+    from huoqi.fund.registry import Holder
+    from huoqi.fund.tables import fund_income, holders, holdings
+
+    simulate(engine, users=80, days=15, seed=5, end=END)
+    checked = 0
+    with read_transaction(engine) as connection:
+        recorded = dict(
+            connection.execute(
+                text(
+                    "SELECT h.holder_id, SUM(i.income) FROM holdings h JOIN fund_income i "
+                    "ON i.account_id = h.account_id AND i.fund_id = h.fund_id GROUP BY h.holder_id"
+                )
+            ).all()
+        )
+        for row in connection.execute(select(holders)).all():
+            holder = Holder(row.id, row.customer_ref, row.fund_id)
+            shown = statements.summary(connection, holder, now=AFTER)
+            assert shown.cumulative_income == int(recorded.get(row.id, 0)), row.customer_ref
+            last = connection.execute(
+                select(func.coalesce(func.sum(fund_income.c.income), 0))
+                .select_from(
+                    fund_income.join(holdings, holdings.c.account_id == fund_income.c.account_id)
+                )
+                .where(
+                    holdings.c.holder_id == row.id,
+                    fund_income.c.income_date == shown.last_income_date,
+                )
+            ).scalar_one()
+            assert shown.last_income == int(last)
+            checked += 1
+    assert checked >= 60 and any(recorded.values())

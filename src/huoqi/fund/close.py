@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from huoqi.db.engine import read_transaction, write_transaction
 from huoqi.errors import RuleViolation
@@ -82,12 +82,13 @@ def _no_progress(step: str, total: int, done: int) -> None:
     return None
 
 
+_LAST_CLOSED = select(func.max(eod_runs.c.business_date)).where(
+    eod_runs.c.fund_id == bindparam("fund"), eod_runs.c.status == "closed"
+)
+
+
 def last_closed(connection: Connection, fund: Fund) -> date | None:
-    value = connection.execute(
-        select(func.max(eod_runs.c.business_date)).where(
-            eod_runs.c.fund_id == fund.id, eod_runs.c.status == "closed"
-        )
-    ).scalar_one()
+    value = connection.execute(_LAST_CLOSED, {"fund": fund.id}).scalar_one()
     return _as_date(value) if value is not None else None
 
 

@@ -41,14 +41,21 @@ class InstantLimits:
     platform_daily: int
 
 
-def instant_limits(connection: Connection) -> InstantLimits:
-    values = dict(
-        connection.execute(
-            select(settings.c.key, settings.c.value).where(
-                settings.c.key.in_([PER_HOLDER_KEY, PLATFORM_KEY])
-            )
-        ).all()
+_LIMITS = select(settings.c.key, settings.c.value).where(
+    settings.c.key.in_([PER_HOLDER_KEY, PLATFORM_KEY])
+)
+_USED = select(instant_usage.c.holder_id, instant_usage.c.amount).where(
+    instant_usage.c.usage_date == bindparam("day", type_=Date),
+    (
+        (instant_usage.c.fund_id == bindparam("fund"))
+        & (instant_usage.c.holder_id == bindparam("holder"))
     )
+    | ((instant_usage.c.fund_id == PLATFORM) & (instant_usage.c.holder_id == PLATFORM)),
+)
+
+
+def instant_limits(connection: Connection) -> InstantLimits:
+    values = dict(connection.execute(_LIMITS).all())
     return InstantLimits(
         int(values.get(PER_HOLDER_KEY, DEFAULT_PER_HOLDER)),
         int(values.get(PLATFORM_KEY, DEFAULT_PLATFORM)),
@@ -78,15 +85,7 @@ def used_today(
     connection: Connection, *, day: date, fund_id: int, holder_id: int
 ) -> tuple[int, int]:
     """(this holder's use in this fund, the platform's use) on ``day``, in fen."""
-    rows = dict(
-        connection.execute(
-            select(instant_usage.c.holder_id, instant_usage.c.amount).where(
-                instant_usage.c.usage_date == day,
-                ((instant_usage.c.fund_id == fund_id) & (instant_usage.c.holder_id == holder_id))
-                | ((instant_usage.c.fund_id == PLATFORM) & (instant_usage.c.holder_id == PLATFORM)),
-            )
-        ).all()
-    )
+    rows = dict(connection.execute(_USED, {"day": day, "fund": fund_id, "holder": holder_id}).all())
     return int(rows.get(holder_id, 0)), int(rows.get(PLATFORM, 0))
 
 

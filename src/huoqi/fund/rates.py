@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Date, bindparam, insert, select, update
 
 from huoqi.dates import parse_date
 from huoqi.errors import Conflict, HuoqiError, InvalidInput
@@ -148,9 +148,18 @@ def import_rates(
     return RateImport(inserted, unchanged, corrected, days[0], days[-1])
 
 
+_RATES_BETWEEN = select(fund_rates.c.rate_date, fund_rates.c.rate_e4).where(
+    fund_rates.c.fund_id == bindparam("fund"),
+    fund_rates.c.rate_date.between(bindparam("start", type_=Date), bindparam("end", type_=Date)),
+)
+
+
 def rates_between(
     connection: Connection, fund: Fund, start: date | None, end: date | None
 ) -> dict[date, int]:
+    if start is not None and end is not None:
+        found = connection.execute(_RATES_BETWEEN, {"fund": fund.id, "start": start, "end": end})
+        return {row.rate_date: row.rate_e4 for row in found}
     query = select(fund_rates.c.rate_date, fund_rates.c.rate_e4).where(
         fund_rates.c.fund_id == fund.id
     )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from huoqi.errors import Conflict, InvalidInput, NotFound
 from huoqi.fund.domain import Carry as Carry  # noqa: PLC0414 (re-exported)
@@ -76,7 +76,7 @@ class Holder:
     fund_id: int
 
 
-def _fund(row: Any) -> Fund:
+def fund_from_row(row: Any) -> Fund:
     return Fund(
         row.id,
         row.code,
@@ -148,7 +148,7 @@ def add_fund(
 
 def find_fund(connection: Connection, code: str) -> Fund | None:
     row = connection.execute(select(funds).where(funds.c.code == code)).first()
-    return _fund(row) if row else None
+    return fund_from_row(row) if row else None
 
 
 def get_fund(connection: Connection, code: str) -> Fund:
@@ -162,11 +162,11 @@ def fund_by_id(connection: Connection, fund_id: int) -> Fund:
     row = connection.execute(select(funds).where(funds.c.id == fund_id)).first()
     if row is None:
         raise UnknownFund(f"fund #{fund_id} is not registered", fund=fund_id)
-    return _fund(row)
+    return fund_from_row(row)
 
 
 def list_funds(connection: Connection) -> list[Fund]:
-    return [_fund(row) for row in connection.execute(select(funds).order_by(funds.c.code))]
+    return [fund_from_row(row) for row in connection.execute(select(funds).order_by(funds.c.code))]
 
 
 def holding_account_code(holder_id: int, fund_code: str) -> str:
@@ -211,8 +211,12 @@ def holding_account(connection: Connection, *, holder_id: int, fund: Fund, now: 
     return account.id
 
 
+# Built once: a statement object keeps its cache key, so a hot path does not rebuild it.
+_HOLDER_BY_REF = select(holders).where(holders.c.customer_ref == bindparam("ref"))
+
+
 def get_holder(connection: Connection, customer_ref: str) -> Holder:
-    row = connection.execute(select(holders).where(holders.c.customer_ref == customer_ref)).first()
+    row = connection.execute(_HOLDER_BY_REF, {"ref": customer_ref}).first()
     if row is None:
         raise UnknownHolder(f"no current account for {customer_ref!r}", customer=customer_ref)
     return Holder(row.id, row.customer_ref, row.fund_id)

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Date, bindparam, func, select
 
 from huoqi.fund import close, rates
 from huoqi.fund.calendar import default_calendar
 from huoqi.fund.limits import instant_limits, used_today
 from huoqi.fund.orders import Order, order_from_row
-from huoqi.fund.registry import Fund, Holder, fund_by_id
-from huoqi.fund.tables import fund_income, fund_orders, holdings
-from huoqi.fund.yields import YieldRow, yield_series
+from huoqi.fund.registry import Fund, Holder, fund_by_id, fund_from_row
+from huoqi.fund.tables import fund_income, fund_orders, funds, holdings
+from huoqi.fund.yields import YieldRow, annualised_yield, yield_series
 from huoqi.ledger.tables import accounts
 
 SHANGHAI = close.SHANGHAI
@@ -50,25 +50,28 @@ class Summary:
     instant_remaining: int
 
 
+_HOLDINGS = (
+    select(
+        funds,
+        holdings.c.account_id.label("holding_account_id"),
+        (accounts.c.credits_posted - accounts.c.debits_posted).label("shares"),
+        accounts.c.debits_pending.label("held"),
+    )
+    .select_from(
+        holdings.join(accounts, accounts.c.id == holdings.c.account_id).join(
+            funds, funds.c.id == holdings.c.fund_id
+        )
+    )
+    .where(holdings.c.holder_id == bindparam("holder"))
+    .order_by(holdings.c.fund_id)
+)
+
+
 def holdings_of(connection: Connection, holder: Holder) -> list[Holding]:
-    rows = connection.execute(
-        select(
-            holdings.c.fund_id,
-            holdings.c.account_id,
-            (accounts.c.credits_posted - accounts.c.debits_posted).label("shares"),
-            accounts.c.debits_pending,
-        )
-        .join(accounts, accounts.c.id == holdings.c.account_id)
-        .where(holdings.c.holder_id == holder.id)
-        .order_by(holdings.c.fund_id)
-    ).all()
+    """The customer's share account in each fund they have held, with its fund (one query)."""
+    rows = connection.execute(_HOLDINGS, {"holder": holder.id}).all()
     return [
-        Holding(
-            fund_by_id(connection, row.fund_id),
-            row.account_id,
-            int(row.shares),
-            int(row.debits_pending),
-        )
+        Holding(fund_from_row(row), row.holding_account_id, int(row.shares), int(row.held))
         for row in rows
     ]
 
@@ -95,50 +98,92 @@ def _day(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _first_day(connection: Connection, holder: Holder) -> date:
-    created = connection.execute(
-        select(func.min(fund_orders.c.trade_date)).where(fund_orders.c.holder_id == holder.id)
-    ).scalar_one()
-    return _day(created) if created is not None else date.max
+# Every share a customer holds came from a confirmed purchase or from income (income is
+# paid as shares) and left through a retired redemption, so the income ever earned is the
+# shares held now, less confirmed purchases, plus retired redemptions: read from the
+# customer's orders, not from every day of their income history.
+_RETIRED = (
+    (fund_orders.c.kind == "redemption") & fund_orders.c.status.in_(["confirmed", "paid"])
+) | ((fund_orders.c.kind == "instant_redemption") & (fund_orders.c.status == "paid"))
+
+
+_ORDER_TOTALS = (
+    select(fund_orders.c.kind, fund_orders.c.status, func.sum(fund_orders.c.amount))
+    .where(fund_orders.c.holder_id == bindparam("holder"))
+    .group_by(fund_orders.c.kind, fund_orders.c.status)
+)
+_INCOME_ON = select(fund_income.c.income).where(
+    fund_income.c.fund_id == bindparam("fund"),
+    fund_income.c.income_date == bindparam("day", type_=Date),
+    fund_income.c.account_id == bindparam("account"),
+)
+
+
+def _order_totals(connection: Connection, holder: Holder) -> dict[tuple[str, str], int]:
+    rows = connection.execute(_ORDER_TOTALS, {"holder": holder.id}).all()
+    return {(kind, status): int(total) for kind, status, total in rows}
+
+
+def cumulative_income(holdings_now: list[Holding], totals: dict[tuple[str, str], int]) -> int:
+    """Income ever earned = shares held − confirmed purchases + retired redemptions."""
+    held = sum(h.shares for h in holdings_now)
+    bought = totals.get(("purchase", "confirmed"), 0)
+    retired = (
+        totals.get(("redemption", "confirmed"), 0)
+        + totals.get(("redemption", "paid"), 0)
+        + totals.get(("instant_redemption", "paid"), 0)
+    )
+    return held - bought + retired
+
+
+def _income_on(connection: Connection, holdings_now: list[Holding], day: date) -> int:
+    total = 0
+    for holding in holdings_now:
+        found = connection.execute(
+            _INCOME_ON, {"fund": holding.fund.id, "day": day, "account": holding.account_id}
+        ).scalar_one_or_none()
+        total += int(found or 0)
+    return total
+
+
+def latest_seven_day_yield(
+    connection: Connection, fund: Fund, today: date
+) -> tuple[date, Decimal] | None:
+    """The 7-day yield of the latest day up to ``today`` that has seven days of figures
+    (income files may already hold days still to come)."""
+    figures = rates.rates_between(connection, fund, today - timedelta(days=20), today)
+    day = max(figures, default=None)
+    while day is not None:
+        window = [figures.get(day - timedelta(days=n)) for n in range(6, -1, -1)]
+        if all(rate is not None for rate in window):
+            return day, annualised_yield([int(rate) for rate in window if rate is not None],
+                                         fund.carry)  # fmt: skip
+        earlier = [d for d in figures if d < day]
+        day = max(earlier, default=None)
+    return None
 
 
 def summary(connection: Connection, holder: Holder, *, now: datetime) -> Summary:
     today = now.astimezone(SHANGHAI).date()
     mine = holdings_of(connection, holder)
-    fund = fund_by_id(connection, holder.fund_id)
+    fund = next((h.fund for h in mine if h.fund.id == holder.fund_id), None)
+    fund = fund or fund_by_id(connection, holder.fund_id)
     last_closed = close.last_closed(connection, fund)
-    first = _first_day(connection, holder)
-    history = (
-        income_by_day(connection, holder, first, last_closed)
-        if last_closed is not None and first <= last_closed
-        else []
-    )
-    pending = dict(
-        connection.execute(
-            select(fund_orders.c.kind, func.sum(fund_orders.c.amount))
-            .where(
-                fund_orders.c.holder_id == holder.id,
-                fund_orders.c.status == "requested",
-            )
-            .group_by(fund_orders.c.kind)
-        ).all()
-    )
-    # the latest yield up to today: income files may already hold days still to come
-    yields = fund_yields(connection, fund, start=today - timedelta(days=7), end=today)
-    latest = yields[-1] if yields else None
+    totals = _order_totals(connection, holder)
+    latest = latest_seven_day_yield(connection, fund, today)
     limits = instant_limits(connection)
     used, platform_used = used_today(connection, day=today, fund_id=fund.id, holder_id=holder.id)
     return Summary(
         fund=fund,
         total=sum(h.shares for h in mine),
         available=sum(h.shares - h.held for h in mine),
-        pending_purchases=int(pending.get("purchase", 0) or 0),
-        pending_redemptions=int(pending.get("redemption", 0) or 0),
+        pending_purchases=totals.get(("purchase", "requested"), 0),
+        pending_redemptions=totals.get(("redemption", "requested"), 0),
         last_income_date=last_closed,
-        last_income=history[-1][1] if history else 0,
-        cumulative_income=sum(income for _, income in history),
-        yield_7d=latest.yield_7d if latest else None,
-        yield_date=latest.date if latest else None,
+        last_income=_income_on(connection, mine, last_closed) if last_closed else 0,
+        cumulative_income=cumulative_income(mine, totals),
+        yield_7d=latest[1] if latest else None,
+        yield_date=latest[0] if latest else None,
         instant_limit=limits.per_holder_daily,
         instant_remaining=max(
             0, min(limits.per_holder_daily - used, limits.platform_daily - platform_used)

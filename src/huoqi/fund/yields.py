@@ -13,6 +13,7 @@ days before it all have a figure: a gap in the dates starts the count again.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -48,7 +49,13 @@ def annualised_yield(rates_e4: Sequence[int], carry: Carry) -> Decimal:
     10,000 shares, one per calendar day, oldest first)."""
     if len(rates_e4) == 0:
         raise InvalidInput("an annualised yield needs at least one day's income")
-    rates = [check_rate(rate) for rate in rates_e4]
+    return _annualised(tuple(check_rate(rate) for rate in rates_e4), Carry(carry))
+
+
+@functools.lru_cache(maxsize=4096)
+def _annualised(rates: tuple[int, ...], carry: Carry) -> Decimal:
+    """Cached: every customer of a fund asks for the same few windows each day, and the
+    daily-carry power at 50 digits is the costly part of a summary."""
     with localcontext(prec=PRECISION):
         if Carry(carry) is Carry.DAILY:
             growth = Decimal(1)

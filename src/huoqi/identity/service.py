@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from huoqi.errors import Conflict, HuoqiError, NotFound
 from huoqi.identity.passwords import (
@@ -227,18 +227,22 @@ def open_session(
     return NewSession(Principal(user, session_id, kind), token, expires_at)
 
 
+# Every request runs this: built once, so only its parameter changes.
+_SESSION = (
+    select(
+        sessions.c.id.label("session_id"),
+        sessions.c.kind,
+        sessions.c.expires_at,
+        sessions.c.revoked_at,
+        users,
+    )
+    .join(users, users.c.id == sessions.c.user_id)
+    .where(sessions.c.token_hash == bindparam("token_hash"))
+)
+
+
 def authenticate(connection: Connection, token: str, *, now: datetime) -> Principal:
-    row = connection.execute(
-        select(
-            sessions.c.id.label("session_id"),
-            sessions.c.kind,
-            sessions.c.expires_at,
-            sessions.c.revoked_at,
-            users,
-        )
-        .join(users, users.c.id == sessions.c.user_id)
-        .where(sessions.c.token_hash == token_hash(token))
-    ).first()
+    row = connection.execute(_SESSION, {"token_hash": token_hash(token)}).first()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("sign in first: this session is unknown or signed out")
     if _utc(row.expires_at) <= now:

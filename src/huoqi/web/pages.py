@@ -23,7 +23,7 @@ from huoqi.errors import HuoqiError
 from huoqi.fund.statements import SHANGHAI
 from huoqi.identity.service import Principal, SessionExpired, Unauthenticated
 from huoqi.money import format_amount
-from huoqi.web.context import CSRF_COOKIE, SESSION_COOKIE, check_csrf, optional_principal
+from huoqi.web.context import CSRF_COOKIE, SESSION_COOKIE, check_csrf, principal_of
 from huoqi.web.i18n import LANGUAGES, Translator, pick_language
 from huoqi.web.problems import problem_response
 
@@ -138,7 +138,7 @@ def end_session(response: Response) -> None:
 def page_principal(request: Request, *roles: str) -> Principal:
     """The signed-in user of a page, or a redirect to sign in; wrong role → 403 page."""
     try:
-        principal = optional_principal(request)
+        principal = principal_of(request)
     except SessionExpired:
         raise SignInNeeded(expired=True) from None
     except Unauthenticated:
