@@ -1,7 +1,7 @@
 """The baseline for `python -m bench http`: FastAPI and uvicorn with nothing of Huoqi.
 
 One ``GET /bare`` answering a tiny JSON object, served exactly as ``huoqi serve`` serves
-the real app (``uvicorn.run`` with a factory, one worker, no log config, no access log;
+the real app (``uvicorn.run`` with a factory, the same workers, no log config, no access log;
 uvloop and httptools when installed, as for Huoqi). The endpoint is a plain ``def``, like
 Huoqi's routes, so it takes the same hop into the thread pool. What this answers at a
 given rate is what the machine, uvicorn and FastAPI cost before any Huoqi code runs.
@@ -31,9 +31,11 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(prog="python -m bench.http_bare_app")
     parser.add_argument("--port", type=int, required=True)
-    port = parser.parse_args().port
+    parser.add_argument("--workers", type=int, default=1)
+    options = parser.parse_args()
     uvicorn.run(
-        "bench.http_bare_app:create_app", factory=True, host="127.0.0.1", port=port, workers=1,
+        "bench.http_bare_app:create_app", factory=True, host="127.0.0.1", port=options.port,
+        workers=options.workers,
         log_config=None, access_log=False,
     )  # fmt: skip
 

@@ -72,6 +72,9 @@ DEMO_START = "2025-06-05T10:00:00+08:00"
 CUSTOMER = ("13800000001", "huoqi-demo-customer")  # huoqi.service.demo_setup.DEMO_LOGINS
 PURCHASE = b'{"amount":"100.00"}'
 TICKS = os.sysconf("SC_CLK_TCK")
+# One server process per core, as `huoqi serve --workers 2` runs on this two-core machine
+# (the bare baseline gets the same).
+WORKERS = 2
 PRIME = 5  # sequential requests before each phase's load, not counted
 T = TypeVar("T")
 
@@ -187,7 +190,8 @@ def _environment(**extra: str) -> dict[str, str]:
 
 
 def start_bare(folder: Path) -> Server:
-    return _start([sys.executable, "-m", "bench.http_bare_app"], _environment(), folder, "/bare")
+    command = [sys.executable, "-m", "bench.http_bare_app", "--workers", str(WORKERS)]
+    return _start(command, _environment(), folder, "/bare")
 
 
 def start_huoqi(folder: Path, synchronous: str = "FULL") -> Server:
@@ -199,7 +203,7 @@ def start_huoqi(folder: Path, synchronous: str = "FULL") -> Server:
         HUOQI_DATABASE_URL=database_url, HUOQI_DEMO_SETUP="1", HUOQI_DEMO_CLOCK_START=DEMO_START,
         HUOQI_BANK_DELAY="0.2", HUOQI_SQLITE_SYNCHRONOUS=synchronous,
     )  # fmt: skip
-    command = [sys.executable, "-m", "huoqi", "serve"]
+    command = [sys.executable, "-m", "huoqi", "serve", "--workers", str(WORKERS)]
     if os.environ.get("HUOQI_BENCH_PROFILE"):  # see bench/http_profiled_server.py
         command = [sys.executable, "-m", "bench.http_profiled_server"]
     return _start(command, env, folder, "/readyz")

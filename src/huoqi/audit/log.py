@@ -42,6 +42,9 @@ class AuditRow:
     detail: dict[str, Any]
 
 
+_INSERT = insert(audit_log)  # built once: every state change writes a row
+
+
 def record(
     connection: Connection,
     actor: Actor,
@@ -54,17 +57,50 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     connection.execute(
-        insert(audit_log).values(
-            at=now,
-            actor_id=actor.id,
-            actor=actor.name[:40],
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id)[:64],
-            outcome=outcome,
-            address=actor.address[:64],
-            detail=json.dumps(detail or {}, ensure_ascii=False, default=str, sort_keys=True),
-        )
+        _INSERT,
+        {
+            "at": now,
+            "actor_id": actor.id,
+            "actor": actor.name[:40],
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id)[:64],
+            "outcome": outcome,
+            "address": actor.address[:64],
+            "detail": json.dumps(detail or {}, ensure_ascii=False, default=str, sort_keys=True),
+        },
+    )
+
+
+def record_many(
+    connection: Connection,
+    actor: Actor,
+    action: str,
+    *,
+    now: datetime,
+    object_type: str,
+    object_ids: list[object],
+    outcome: str = "ok",
+) -> None:
+    """The same action on many objects, one row each, in one statement."""
+    if not object_ids:
+        return
+    connection.execute(
+        _INSERT,
+        [
+            {
+                "at": now,
+                "actor_id": actor.id,
+                "actor": actor.name[:40],
+                "action": action,
+                "object_type": object_type,
+                "object_id": str(object_id)[:64],
+                "outcome": outcome,
+                "address": actor.address[:64],
+                "detail": "{}",
+            }
+            for object_id in object_ids
+        ],
     )
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from huoqi.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from huoqi.fund import registry
@@ -94,14 +94,34 @@ class BankGateway(Protocol):
 
 def order_from_row(row: Any) -> Order:
     return Order(
-        row.id, row.holder_id, row.fund_id, row.kind, row.amount, row.status,
-        row.requested_at, row.trade_date, row.confirm_date, row.payout_date, row.hold_id,
-        row.bank_reference, row.note,
-    )  # fmt: skip
+        row.id,
+        row.holder_id,
+        row.fund_id,
+        row.kind,
+        row.amount,
+        row.status,
+        row.requested_at,
+        row.trade_date,
+        row.confirm_date,
+        row.payout_date,
+        row.hold_id,
+        row.bank_reference,
+        row.note,
+    )
+
+
+# Built once (a statement object keeps its cache key): a purchase and the bank's answer
+# each run these, and building them anew cost more than running them.
+_ORDER_BY_ID = select(fund_orders).where(fund_orders.c.id == bindparam("id"))
+_ORDER_BY_KEY = select(fund_orders).where(fund_orders.c.idempotency_key == bindparam("key"))
+_ORDER_BY_REFERENCE = select(fund_orders).where(
+    fund_orders.c.bank_reference == bindparam("reference")
+)
+_INSERT_ORDER = insert(fund_orders).returning(*fund_orders.c)  # the new row, as stored
 
 
 def get_order(connection: Connection, order_id: int) -> Order:
-    row = connection.execute(select(fund_orders).where(fund_orders.c.id == order_id)).first()
+    row = connection.execute(_ORDER_BY_ID, {"id": order_id}).first()
     if row is None:
         raise UnknownOrder(f"order {order_id} does not exist", order=order_id)
     return order_from_row(row)
@@ -137,9 +157,7 @@ def _screen(
 
 
 def _replay(connection: Connection, key: str, digest: bytes) -> Order | None:
-    row = connection.execute(
-        select(fund_orders).where(fund_orders.c.idempotency_key == key)
-    ).first()
+    row = connection.execute(_ORDER_BY_KEY, {"key": key}).first()
     if row is None:
         return None
     if bytes(row.fingerprint) != digest:
@@ -150,10 +168,7 @@ def _replay(connection: Connection, key: str, digest: bytes) -> Order | None:
 
 
 def insert_order(connection: Connection, **values: Any) -> Order:
-    order_id = connection.execute(
-        insert(fund_orders).values(**values).returning(fund_orders.c.id)
-    ).scalar_one()
-    return get_order(connection, order_id)
+    return order_from_row(connection.execute(_INSERT_ORDER, values).one())
 
 
 def check_open(fund: Fund) -> None:
@@ -188,20 +203,28 @@ def purchase(
     registry.holding_account(connection, holder_id=holder.id, fund=fund, now=at)
     dates = default_calendar().purchase_dates(_aware(at))
     return insert_order(
-        connection, holder_id=holder.id, fund_id=fund.id, kind="purchase", amount=amount,
-        status="awaiting_payment", idempotency_key=key, fingerprint=digest, requested_at=at,
-        trade_date=dates.trade_date, confirm_date=dates.confirm_date, payout_date=None,
-        bank_reference="HQ" + fingerprint("bank", holder.id, key).hex(), updated_at=at,
-    )  # fmt: skip
+        connection,
+        holder_id=holder.id,
+        fund_id=fund.id,
+        kind="purchase",
+        amount=amount,
+        status="awaiting_payment",
+        idempotency_key=key,
+        fingerprint=digest,
+        requested_at=at,
+        trade_date=dates.trade_date,
+        confirm_date=dates.confirm_date,
+        payout_date=None,
+        bank_reference="HQ" + fingerprint("bank", holder.id, key).hex(),
+        updated_at=at,
+    )
 
 
 def payment_result(
     connection: Connection, *, reference: str, succeeded: bool, at: datetime
 ) -> Order:
     """The bank's answer for a purchase. A repeated answer changes nothing."""
-    row = connection.execute(
-        select(fund_orders).where(fund_orders.c.bank_reference == reference)
-    ).first()
+    row = connection.execute(_ORDER_BY_REFERENCE, {"reference": reference}).first()
     if row is None:
         raise UnknownOrder(f"no purchase has bank reference {reference!r}", reference=reference)
     order = order_from_row(row)
@@ -221,13 +244,17 @@ def payment_result(
         connection,
         [
             transfer(
-                f"fund-order:{order.id}:paid", debit=bank, credit=fund.pending_account_id,
-                amount=order.amount, memo=f"purchase {order.id}", kind="purchase_paid",
+                f"fund-order:{order.id}:paid",
+                debit=bank,
+                credit=fund.pending_account_id,
+                amount=order.amount,
+                memo=f"purchase {order.id}",
+                kind="purchase_paid",
             )
         ],
         now=at,
         atomic=True,
-    )  # fmt: skip
+    )
     connection.execute(
         update(fund_orders)
         .where(fund_orders.c.id == order.id)
@@ -239,6 +266,70 @@ def payment_result(
         )
     )
     return get_order(connection, order.id)
+
+
+_AWAITING_BY_REFERENCES = select(fund_orders).where(
+    fund_orders.c.bank_reference.in_(bindparam("references", expanding=True)),
+    fund_orders.c.status == "awaiting_payment",
+)
+_MARK_PAID = (
+    update(fund_orders)
+    .where(fund_orders.c.id == bindparam("order_id"))
+    .values(
+        status="requested",
+        trade_date=bindparam("trade"),
+        confirm_date=bindparam("confirm"),
+        updated_at=bindparam("at"),
+    )
+)
+
+
+def payments_received(connection: Connection, *, references: list[str], at: datetime) -> list[int]:
+    """Many of the bank's approvals at once, the way a gateway's batch arrives: one ledger
+    write (bank → each fund's subscriptions) and one update for all the purchases still
+    awaiting payment among ``references``; the rest (answered before) change nothing.
+    Returns the ids of the purchases now paid."""
+    rows = [
+        order_from_row(row)
+        for row in connection.execute(_AWAITING_BY_REFERENCES, {"references": references})
+    ]
+    if not rows:
+        return []
+    dates = default_calendar().purchase_dates(_aware(at))  # T counts from the payment
+    bank = registry.platform_account(connection, registry.BANK)
+    pending = {
+        fund_id: registry.fund_by_id(connection, fund_id).pending_account_id
+        for fund_id in {order.fund_id for order in rows}
+    }
+    post_entries(
+        connection,
+        [
+            transfer(
+                f"fund-order:{order.id}:paid",
+                debit=bank,
+                credit=pending[order.fund_id],
+                amount=order.amount,
+                memo=f"purchase {order.id}",
+                kind="purchase_paid",
+            )
+            for order in rows
+        ],
+        now=at,
+        atomic=True,
+    )
+    connection.execute(
+        _MARK_PAID,
+        [
+            {
+                "order_id": order.id,
+                "trade": dates.trade_date,
+                "confirm": dates.confirm_date,
+                "at": at,
+            }
+            for order in rows
+        ],
+    )
+    return [order.id for order in rows]
 
 
 def redeem(
@@ -255,18 +346,33 @@ def redeem(
     try:
         hold = holds.place_hold(
             connection,
-            HoldRequest(f"fund-order:{key}:hold", account, fund.issued_account_id, amount,
-                        memo="normal redemption"),
+            HoldRequest(
+                f"fund-order:{key}:hold",
+                account,
+                fund.issued_account_id,
+                amount,
+                memo="normal redemption",
+            ),
             now=at,
-        )  # fmt: skip
+        )
     except InsufficientFunds as short:
         raise _not_enough_shares(amount) from short
     return insert_order(
-        connection, holder_id=holder.id, fund_id=fund.id, kind="redemption", amount=amount,
-        status="requested", idempotency_key=key, fingerprint=digest, requested_at=at,
-        trade_date=dates.trade_date, confirm_date=dates.trade_date,
-        payout_date=dates.payout_date, hold_id=hold.id, updated_at=at,
-    )  # fmt: skip
+        connection,
+        holder_id=holder.id,
+        fund_id=fund.id,
+        kind="redemption",
+        amount=amount,
+        status="requested",
+        idempotency_key=key,
+        fingerprint=digest,
+        requested_at=at,
+        trade_date=dates.trade_date,
+        confirm_date=dates.trade_date,
+        payout_date=dates.payout_date,
+        hold_id=hold.id,
+        updated_at=at,
+    )
 
 
 def instant_redeem(
@@ -284,13 +390,21 @@ def instant_redeem(
     take_instant_allowance(connection, day=day, fund_id=fund.id, holder_id=holder.id, amount=amount)
     pool = registry.platform_account(connection, registry.ADVANCE_POOL)
     shares = transfer(
-        f"fund-order:{key}:shares", debit=account, credit=fund.issued_account_id,
-        amount=amount, memo="instant redemption", kind="instant_redemption",
-    )  # fmt: skip
+        f"fund-order:{key}:shares",
+        debit=account,
+        credit=fund.issued_account_id,
+        amount=amount,
+        memo="instant redemption",
+        kind="instant_redemption",
+    )
     cash = transfer(
-        f"fund-order:{key}:advance", debit=fund.advance_account_id, credit=pool,
-        amount=amount, memo="instant redemption advance", kind="instant_advance",
-    )  # fmt: skip
+        f"fund-order:{key}:advance",
+        debit=fund.advance_account_id,
+        credit=pool,
+        amount=amount,
+        memo="instant redemption advance",
+        kind="instant_advance",
+    )
     try:
         post_entries(connection, [shares, cash], now=at, atomic=True)
     except InsufficientFunds as short:
@@ -301,11 +415,20 @@ def instant_redeem(
             ) from short
         raise _not_enough_shares(amount) from short
     return insert_order(
-        connection, holder_id=holder.id, fund_id=fund.id, kind="instant_redemption",
-        amount=amount, status="paid", idempotency_key=key, fingerprint=digest,
-        requested_at=at, trade_date=day, confirm_date=dates.settlement_date, payout_date=day,
+        connection,
+        holder_id=holder.id,
+        fund_id=fund.id,
+        kind="instant_redemption",
+        amount=amount,
+        status="paid",
+        idempotency_key=key,
+        fingerprint=digest,
+        requested_at=at,
+        trade_date=day,
+        confirm_date=dates.settlement_date,
+        payout_date=day,
         updated_at=at,
-    )  # fmt: skip
+    )
 
 
 def _not_enough_shares(amount: int) -> NotEnoughShares:

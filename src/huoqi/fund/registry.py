@@ -158,8 +158,17 @@ def get_fund(connection: Connection, code: str) -> Fund:
     return fund
 
 
+_FUND_BY_ID = select(funds).where(funds.c.id == bindparam("id"))
+_HOLDING_ACCOUNT = select(holdings.c.account_id).where(
+    holdings.c.holder_id == bindparam("holder"), holdings.c.fund_id == bindparam("fund")
+)
+_ACCOUNT_BY_CODE = select(ledger_accounts_table.c.id).where(
+    ledger_accounts_table.c.code == bindparam("code")
+)
+
+
 def fund_by_id(connection: Connection, fund_id: int) -> Fund:
-    row = connection.execute(select(funds).where(funds.c.id == fund_id)).first()
+    row = connection.execute(_FUND_BY_ID, {"id": fund_id}).first()
     if row is None:
         raise UnknownFund(f"fund #{fund_id} is not registered", fund=fund_id)
     return fund_from_row(row)
@@ -192,9 +201,7 @@ def open_holder(connection: Connection, *, customer_ref: str, fund: Fund, now: d
 def holding_account(connection: Connection, *, holder_id: int, fund: Fund, now: datetime) -> int:
     """The ledger share account of a holder in a fund, opened on first use."""
     found = connection.execute(
-        select(holdings.c.account_id).where(
-            holdings.c.holder_id == holder_id, holdings.c.fund_id == fund.id
-        )
+        _HOLDING_ACCOUNT, {"holder": holder_id, "fund": fund.id}
     ).scalar_one_or_none()
     if found is not None:
         return int(found)
@@ -224,9 +231,7 @@ def get_holder(connection: Connection, customer_ref: str) -> Holder:
 
 def platform_account(connection: Connection, code: str) -> int:
     """The id of one of the platform's own accounts (`BANK`, `ADVANCE_POOL`, `EQUITY`)."""
-    found = connection.execute(
-        select(ledger_accounts_table.c.id).where(ledger_accounts_table.c.code == code)
-    ).scalar_one_or_none()
+    found = connection.execute(_ACCOUNT_BY_CODE, {"code": code}).scalar_one_or_none()
     if found is None:
         raise UnknownFund(f"platform account {code} is missing: register a fund first")
     return int(found)

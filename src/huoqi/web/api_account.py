@@ -8,18 +8,19 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
+from fastapi.responses import Response
+from sqlalchemy import Connection, bindparam, select
 
 from huoqi.db.engine import read_transaction
-from huoqi.fund import registry, statements
+from huoqi.fund import statements
 from huoqi.fund.orders import Order, UnknownOrder
 from huoqi.fund.statements import SHANGHAI
+from huoqi.fund.tables import funds
 from huoqi.identity.service import Principal
 from huoqi.money import format_amount
 from huoqi.service import customer as customer_service
 from huoqi.web.context import Ctx, Customer, Services, actor
-from huoqi.web.idempotency import run_idempotent
+from huoqi.web.idempotency import run_idempotent, run_idempotent_async
 from huoqi.web.schemas import (
     AMOUNT_PATTERN,
     MAX_ID,
@@ -54,12 +55,19 @@ MONEY_MOVING: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _fund_codes(connection: Connection) -> dict[int, str]:
-    return {fund.id: fund.code for fund in registry.list_funds(connection)}
+_FUND_CODE = select(funds.c.code).where(funds.c.id == bindparam("id"))
+
+
+_FUND_CODES: dict[tuple[str, int], str] = {}  # a fund's code never changes
 
 
 def order_out(connection: Connection, order: Order) -> OrderOut:
-    return OrderOut.of(order, _fund_codes(connection)[order.fund_id])
+    key = (str(connection.engine.url), order.fund_id)
+    code = _FUND_CODES.get(key)
+    if code is None:
+        code = connection.execute(_FUND_CODE, {"id": order.fund_id}).scalar_one()
+        _FUND_CODES[key] = code
+    return OrderOut.of(order, code)
 
 
 def summary_out(summary: statements.Summary) -> SummaryOut:
@@ -182,16 +190,27 @@ def quote(ctx: Services, principal: Principal, fen: int, *, instant: bool) -> Qu
     responses=MONEY_MOVING,
     summary="Buy shares; the bank is asked for the money",
 )
-def post_purchase(
+async def post_purchase(
     body: AmountIn, request: Request, principal: Customer, ctx: Ctx, key: IdempotencyKey
-) -> JSONResponse:
-    return purchase(ctx, request, principal, key, body)
+) -> Response:
+    # async: the event loop waits for the writer thread, with no thread-pool hop
+    return await run_idempotent_async(
+        ctx, principal, key=key, **_purchase_plan(ctx, request, principal, key, body)
+    )
 
 
 def purchase(
     ctx: Services, request: Request, principal: Principal, key: str, body: AmountIn
-) -> JSONResponse:
+) -> Response:
     """Buy, once per key; the bank is asked for the money after the order is committed."""
+    return run_idempotent(
+        ctx, principal, key=key, **_purchase_plan(ctx, request, principal, key, body)
+    )
+
+
+def _purchase_plan(
+    ctx: Services, request: Request, principal: Principal, key: str, body: AmountIn
+) -> dict[str, Any]:
     fen = body.fen()
     who = actor(request, principal)
     references: list[tuple[str, int]] = []
@@ -202,21 +221,18 @@ def purchase(
         )
         if order.status == "awaiting_payment" and order.bank_reference:
             references.append((order.bank_reference, order.amount))
-        return 201, order_out(connection, order).model_dump(mode="json")
+        return 201, order_out(connection, order)
 
     def ask_bank(_payload: Any) -> None:
         for reference, amount in references[-1:]:
             ctx.bank.request_debit(reference=reference, amount=amount)
 
-    return run_idempotent(
-        ctx,
-        principal,
-        key=key,
-        route="POST /account/purchases",
-        body=body,
-        work=work,
-        after_commit=ask_bank,
-    )
+    return {
+        "route": "POST /account/purchases",
+        "body": body,
+        "work": work,
+        "after_commit": ask_bank,
+    }
 
 
 @router.post(
@@ -226,15 +242,25 @@ def purchase(
     responses=MONEY_MOVING,
     summary="Redeem: instant (cash now, within limits) or normal (next trading day)",
 )
-def post_redemption(
+async def post_redemption(
     body: RedeemIn, request: Request, principal: Customer, ctx: Ctx, key: IdempotencyKey
-) -> JSONResponse:
-    return redemption(ctx, request, principal, key, body)
+) -> Response:
+    return await run_idempotent_async(
+        ctx, principal, key=key, **_redemption_plan(ctx, request, principal, key, body)
+    )
 
 
 def redemption(
     ctx: Services, request: Request, principal: Principal, key: str, body: RedeemIn
-) -> JSONResponse:
+) -> Response:
+    return run_idempotent(
+        ctx, principal, key=key, **_redemption_plan(ctx, request, principal, key, body)
+    )
+
+
+def _redemption_plan(
+    ctx: Services, request: Request, principal: Principal, key: str, body: RedeemIn
+) -> dict[str, Any]:
     fen = body.fen()
     who = actor(request, principal)
 
@@ -250,9 +276,7 @@ def redemption(
         )
         return 201, order_out(connection, order).model_dump(mode="json")
 
-    return run_idempotent(
-        ctx, principal, key=key, route="POST /account/redemptions", body=body, work=work
-    )
+    return {"route": "POST /account/redemptions", "body": body, "work": work}
 
 
 @router.post(
@@ -264,13 +288,13 @@ def redemption(
 )
 def post_switch(
     body: SwitchIn, request: Request, principal: Customer, ctx: Ctx, key: IdempotencyKey
-) -> JSONResponse:
+) -> Response:
     return switch(ctx, request, principal, key, body)
 
 
 def switch(
     ctx: Services, request: Request, principal: Principal, key: str, body: SwitchIn
-) -> JSONResponse:
+) -> Response:
     who = actor(request, principal)
 
     def work(connection: Connection) -> tuple[int, Any]:

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import Connection
 
 from huoqi.audit.log import Actor, record
-from huoqi.db.engine import run_in_write_transaction
 from huoqi.errors import HuoqiError
 from huoqi.identity import service as identity
 from huoqi.identity.phones import mask_phone, parse_phone
@@ -55,7 +54,7 @@ def sign_up_customer(ctx: Services, body: SignUpIn, address: str) -> User:
         open_current_account(connection, user, fund_code=body.fund_code, actor=who, now=now)
         return identity.get_user(connection, user.id)
 
-    return run_in_write_transaction(ctx.engine, work)
+    return ctx.writer.run(work)
 
 
 def sign_in(
@@ -100,7 +99,7 @@ def sign_in(
             )
         return outcome
 
-    outcome = run_in_write_transaction(ctx.engine, work)
+    outcome = ctx.writer.run(work)
     if isinstance(outcome, HuoqiError):
         raise outcome
     return outcome
@@ -119,7 +118,7 @@ def sign_out(ctx: Services, principal: Principal, address: str) -> None:
             object_id=principal.session_id,
         )
 
-    run_in_write_transaction(ctx.engine, work)
+    ctx.writer.run(work)
 
 
 def change_password(
@@ -139,7 +138,7 @@ def change_password(
             object_id=principal.user.id,
         )
 
-    run_in_write_transaction(ctx.engine, work)
+    ctx.writer.run(work)
 
 
 @router.post(

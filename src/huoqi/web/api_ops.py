@@ -11,11 +11,11 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection
 
 from huoqi.audit import log as audit
-from huoqi.db.engine import read_transaction, run_in_write_transaction
+from huoqi.db.engine import read_transaction
 from huoqi.errors import HuoqiError
 from huoqi.fund import close
 from huoqi.fund.limits import instant_limits
@@ -93,9 +93,7 @@ def job_out(job: Job) -> JobOut:
         },
     },
 )
-async def post_income(
-    fund_code: str, request: Request, principal: Operator, ctx: Ctx
-) -> JSONResponse:
+async def post_income(fund_code: str, request: Request, principal: Operator, ctx: Ctx) -> Response:
     raw = await request.body()
     if len(raw) > MAX_INCOME_FILE:
         raise ApiProblem(413, "body_too_large", "an income file is at most 1 MiB")
@@ -107,10 +105,9 @@ async def post_income(
     return income_report(ctx, fund_code, text, who)
 
 
-def income_report(ctx: Ctx, fund_code: str, text: str, who: audit.Actor) -> JSONResponse:
+def income_report(ctx: Ctx, fund_code: str, text: str, who: audit.Actor) -> Response:
     try:
-        report = run_in_write_transaction(
-            ctx.engine,
+        report = ctx.writer.run(
             lambda c: ops.import_income(
                 c, fund_code=fund_code, text=text, actor=who, now=ctx.clock()
             ),
@@ -122,8 +119,7 @@ def income_report(ctx: Ctx, fund_code: str, text: str, who: audit.Actor) -> JSON
         report = ops.refused_income(fund_code, error)
         status = 422
         problem = error.detail
-        run_in_write_transaction(
-            ctx.engine,
+        ctx.writer.run(
             lambda c: audit.record(
                 c,
                 who,
@@ -148,8 +144,7 @@ def income_report(ctx: Ctx, fund_code: str, text: str, who: audit.Actor) -> JSON
 )
 def post_fund(body: FundIn, request: Request, principal: Operator, ctx: Ctx) -> FundOut:
     who = actor(request, principal)
-    fund = run_in_write_transaction(
-        ctx.engine,
+    fund = ctx.writer.run(
         lambda c: ops.register_fund(
             c,
             code=body.code,
@@ -186,7 +181,7 @@ def get_pool(principal: Staff, ctx: Ctx) -> PoolOut:
 )
 def post_pool(
     body: AmountIn, request: Request, principal: Operator, ctx: Ctx, key: IdempotencyKey
-) -> JSONResponse:
+) -> Response:
     who = actor(request, principal)
     fen = body.fen()
 
@@ -284,8 +279,7 @@ def put_limits(body: LimitsIn, request: Request, principal: Operator, ctx: Ctx) 
 
     per_holder, platform = fen(body.per_customer_daily), fen(body.platform_daily)
     who = actor(request, principal)
-    now = run_in_write_transaction(
-        ctx.engine,
+    now = ctx.writer.run(
         lambda c: ops.change_limits(
             c, per_holder_daily=per_holder, platform_daily=platform, actor=who, now=ctx.clock()
         ),

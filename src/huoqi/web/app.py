@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 
 from huoqi import __version__
 from huoqi.db.engine import make_engine
+from huoqi.fund.calendar import default_calendar
 from huoqi.ledger.service import utc_now
 from huoqi.web import api_account, api_funds, api_identity, api_ops, problems
 from huoqi.web.bank import AnsweringBank
@@ -28,6 +29,7 @@ from huoqi.web.context import Ctx, Operator, Services
 from huoqi.web.jobs import Jobs
 from huoqi.web.observability import Metrics, ServiceMiddleware
 from huoqi.web.problems import ApiProblem
+from huoqi.web.writer import Writer
 
 MAX_BODY = 64 * 1024
 DESCRIPTION = """
@@ -74,13 +76,16 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
     engine = engine or make_engine(settings.database_url)
     demo_clock = DemoClock(settings.demo_clock_start) if settings.demo_clock_start else None
     clock = demo_clock or utc_now
+    default_calendar()  # built now, not inside the first purchase (it takes a second or two)
+    writer = Writer(engine)
     services = Services(
         engine=engine,
         clock=clock,
-        bank=AnsweringBank(engine, clock, settings.bank_delay),
+        bank=AnsweringBank(writer.run, clock, settings.bank_delay),
         jobs=Jobs(engine, clock),
         secure_cookies=settings.secure_cookies,
         demo_clock=demo_clock,
+        writer=writer,
     )
     if settings.prepare_demo:
         from huoqi.service.demo_setup import prepare_fresh_platform, seed_demo_logins

@@ -1,17 +1,24 @@
 """The simulated bank as the running app meets it: it answers card debits by itself,
-shortly after each purchase is committed, the way a real gateway's callback arrives."""
+shortly after each purchase is committed, the way a real gateway's callbacks arrive.
+
+One scheduler thread holds the debits asked for; every ``delay`` seconds it answers all
+that are due in one write (each answer in a savepoint of its own, so one that fails does
+not undo the others), through the process's writer. With ``delay`` 0 a debit is answered
+at once, before the purchase's response goes out (tests rely on that).
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
-from huoqi.audit.log import Actor, record
-from huoqi.db.engine import run_in_write_transaction
+from huoqi.audit.log import Actor, record, record_many
 from huoqi.fund import orders
 
 log = logging.getLogger("huoqi.bank")
@@ -19,38 +26,92 @@ BANK = Actor(None, "bank")
 
 
 class AnsweringBank:
-    """Approves every debit after ``delay`` seconds (0: at once, in the caller's thread)."""
+    """Approves every debit after ``delay`` seconds."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime], delay: float = 0.2):
-        self.engine = engine
+    def __init__(
+        self,
+        write: Callable[[Callable[[Connection], None]], None],
+        clock: Callable[[], datetime],
+        delay: float = 0.2,
+    ) -> None:
+        self.write = write
         self.clock = clock
         self.delay = delay
+        self._due: deque[tuple[float, str]] = deque()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
 
     def request_debit(self, *, reference: str, amount: int) -> None:
         if self.delay <= 0:
-            self.answer(reference)
+            self.answer([reference])
             return
-        timer = threading.Timer(self.delay, self.answer, args=(reference,))
-        timer.daemon = True
-        timer.start()
+        with self._wake:
+            self._due.append((time.monotonic() + self.delay, reference))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, daemon=True, name="bank")
+                self._thread.start()
+            self._wake.notify()
 
-    def answer(self, reference: str, succeeded: bool = True) -> None:
-        def work(connection: Connection) -> None:
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._due:
+                    self._wake.wait()
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                now = time.monotonic()
+                due = []
+                while self._due and self._due[0][0] <= now:
+                    due.append(self._due.popleft()[1])
+            self.answer(due)
+
+    def answer(self, references: list[str], succeeded: bool = True) -> None:
+        """Answer a batch: approvals in one ledger write; should that fail (or for refusals),
+        one by one, each in a savepoint, so one bad reference cannot hold up the rest."""
+
+        def together(connection: Connection) -> None:
             now = self.clock()
-            order = orders.payment_result(
-                connection, reference=reference, succeeded=succeeded, at=now
-            )
-            record(
+            paid = orders.payments_received(connection, references=references, at=now)
+            record_many(
                 connection,
                 BANK,
                 "order.payment_result",
                 now=now,
                 object_type="order",
-                object_id=order.id,
-                outcome="ok" if succeeded else "declined",
+                object_ids=list(paid),
             )
 
+        def one_by_one(connection: Connection) -> None:
+            now = self.clock()
+            for reference in references:
+                try:
+                    with connection.begin_nested():
+                        order = orders.payment_result(
+                            connection, reference=reference, succeeded=succeeded, at=now
+                        )
+                        record(
+                            connection,
+                            BANK,
+                            "order.payment_result",
+                            now=now,
+                            object_type="order",
+                            object_id=order.id,
+                            outcome="ok" if succeeded else "declined",
+                        )
+                except Exception:
+                    log.exception("bank answer for %s failed", reference)
+
         try:
-            run_in_write_transaction(self.engine, work)
+            if succeeded:
+                try:
+                    self.write(together)
+                    return
+                except Exception:
+                    log.exception(
+                        "a batch of %d bank answers failed; answering one by one", len(references)
+                    )
+            self.write(one_by_one)
         except Exception:
-            log.exception("bank answer for %s failed", reference)
+            log.exception("bank answers for %d purchases failed", len(references))

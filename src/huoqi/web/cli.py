@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -27,6 +29,22 @@ def serve(
     from huoqi.web.observability import configure_logging
 
     configure_logging()
+    if os.environ.get("HUOQI_DEMO_SETUP") == "1":
+        # once, here, rather than in each worker process at the same moment
+        from huoqi.db.engine import make_engine
+        from huoqi.service.demo_setup import prepare_fresh_platform, seed_demo_logins
+        from huoqi.web.app import WebSettings
+
+        settings = WebSettings.from_env()
+        start = settings.demo_clock_start
+
+        def clock() -> datetime:
+            return start if start is not None else datetime.now(UTC)
+
+        engine = make_engine()
+        prepare_fresh_platform(engine, clock)
+        seed_demo_logins(engine, clock)
+        os.environ["HUOQI_DEMO_SETUP"] = "0"
     if demo_logins:
         from huoqi.db.engine import make_engine
         from huoqi.ledger.service import utc_now

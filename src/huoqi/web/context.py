@@ -26,6 +26,7 @@ from huoqi.audit.log import Actor
 from huoqi.db.engine import read_transaction
 from huoqi.identity.service import Forbidden, Principal, Unauthenticated, authenticate
 from huoqi.web.problems import ApiProblem
+from huoqi.web.writer import Writer
 
 SESSION_COOKIE = "hq_session"
 CSRF_COOKIE = "hq_csrf"
@@ -65,6 +66,7 @@ class Services:
     clock: Callable[[], datetime]
     bank: Any
     jobs: Any
+    writer: Writer  # every write of this process goes through it
     secure_cookies: bool = False
     sign_in_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20, 60.0))
     demo_clock: Any = None

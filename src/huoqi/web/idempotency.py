@@ -19,12 +19,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from huoqi.db.engine import run_in_write_transaction
 from huoqi.errors import Conflict
 from huoqi.identity.service import Principal
 from huoqi.web.context import Services
@@ -50,7 +49,19 @@ def check_key(key: str) -> str:
     return key
 
 
-def run_idempotent(
+_STORED = select(
+    api_requests.c.route, api_requests.c.body_hash, api_requests.c.status, api_requests.c.response
+).where(
+    api_requests.c.user_id == bindparam("user"),
+    api_requests.c.idempotency_key == bindparam("key"),
+)
+
+_INSERT = insert(api_requests)
+
+Outcome = tuple[int, str, bool, Any]  # status, answer text, replayed, payload
+
+
+def _attempt(
     ctx: Services,
     principal: Principal,
     *,
@@ -58,23 +69,15 @@ def run_idempotent(
     route: str,
     body: BaseModel | None,
     work: Callable[[Connection], tuple[int, Any]],
-    after_commit: Callable[[Any], None] | None = None,
-) -> JSONResponse:
-    """Run ``work`` once per (user, key); it returns (status, JSON-ready payload)."""
+) -> Callable[[Connection], Outcome]:
+    """The unit of work: the stored answer for this key, or ``work`` and its answer stored."""
     check_key(key)
     payload_text = body.model_dump_json() if body is not None else ""
     digest = hashlib.sha256(f"{route}\n{payload_text}".encode()).digest()
     user_id = principal.user.id
 
-    def attempt(connection: Connection) -> tuple[int, str, bool, Any]:
-        stored = connection.execute(
-            select(
-                api_requests.c.route,
-                api_requests.c.body_hash,
-                api_requests.c.status,
-                api_requests.c.response,
-            ).where(api_requests.c.user_id == user_id, api_requests.c.idempotency_key == key)
-        ).first()
+    def attempt(connection: Connection) -> Outcome:
+        stored = connection.execute(_STORED, {"user": user_id, "key": key}).first()
         if stored is not None:
             if stored.route != route or bytes(stored.body_hash) != digest:
                 raise IdempotencyConflict(
@@ -84,31 +87,79 @@ def run_idempotent(
                 )
             return int(stored.status), stored.response, True, None
         status, payload = work(connection)
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        text = (
+            payload.model_dump_json()
+            if isinstance(payload, BaseModel)
+            else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        )
         connection.execute(
-            insert(api_requests).values(
-                user_id=user_id,
-                idempotency_key=key,
-                route=route,
-                body_hash=digest,
-                status=status,
-                response=text,
-                created_at=ctx.clock(),
-            )
+            _INSERT,
+            {
+                "user_id": user_id,
+                "idempotency_key": key,
+                "route": route,
+                "body_hash": digest,
+                "status": status,
+                "response": text,
+                "created_at": ctx.clock(),
+            },
         )
         return status, text, False, payload
 
+    return attempt
+
+
+def _answer(outcome: Outcome, after_commit: Callable[[Any], None] | None) -> Response:
+    status, text, replayed, payload = outcome
+    if not replayed and after_commit is not None:
+        after_commit(payload)
+    # the stored text is the answer, byte for byte: no second encoding
+    return Response(
+        content=text,
+        status_code=status,
+        media_type="application/json",
+        headers={REPLAYED: "true" if replayed else "false"},
+    )
+
+
+def run_idempotent(
+    ctx: Services,
+    principal: Principal,
+    *,
+    key: str,
+    route: str,
+    body: BaseModel | None,
+    work: Callable[[Connection], tuple[int, Any]],
+    after_commit: Callable[[Any], None] | None = None,
+) -> Response:
+    """Run ``work`` once per (user, key); it returns (status, JSON-ready payload)."""
+    attempt = _attempt(ctx, principal, key=key, route=route, body=body, work=work)
     for tries in range(3):
         try:
-            status, text, replayed, payload = run_in_write_transaction(ctx.engine, attempt)
-            break
+            return _answer(ctx.writer.run(attempt), after_commit)
+        except IntegrityError:  # PostgreSQL: the same key committed by a request beside it
+            if tries == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def run_idempotent_async(
+    ctx: Services,
+    principal: Principal,
+    *,
+    key: str,
+    route: str,
+    body: BaseModel | None,
+    work: Callable[[Connection], tuple[int, Any]],
+    after_commit: Callable[[Any], None] | None = None,
+) -> Response:
+    """`run_idempotent` for ``async`` routes: the event loop waits for the writer, not a
+    thread of the pool."""
+    attempt = _attempt(ctx, principal, key=key, route=route, body=body, work=work)
+    for tries in range(3):
+        try:
+            return _answer(await ctx.writer.run_async(attempt), after_commit)
         except IntegrityError:
             if tries == 2:
                 raise
-    if not replayed and after_commit is not None:
-        after_commit(payload)
-    return JSONResponse(
-        content=json.loads(text),
-        status_code=status,
-        headers={REPLAYED: "true" if replayed else "false"},
-    )
+    raise AssertionError("unreachable")

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection
 
 from huoqi.audit import log as audit
-from huoqi.db.engine import read_transaction, run_in_write_transaction
+from huoqi.db.engine import read_transaction
 from huoqi.errors import HuoqiError
 from huoqi.fund import close, registry, statements
 from huoqi.fund.limits import instant_limits
@@ -220,7 +220,7 @@ async def move_clock(request: Request) -> Response:
         )
         return new
 
-    fresh = run_in_write_transaction(ctx.engine, renew)
+    fresh = ctx.writer.run(renew)
     response = RedirectResponse("/console/close", status_code=303)
     start_session(request, response, fresh.token, fresh.expires_at)
     return response
@@ -248,8 +248,7 @@ async def save_limits(request: Request) -> Response:
     try:
         per_holder = parse_amount(form.get("per_customer", ""), allow_zero=True)
         platform = parse_amount(form.get("platform", ""), allow_zero=True)
-        run_in_write_transaction(
-            ctx.engine,
+        ctx.writer.run(
             lambda c: ops.change_limits(
                 c, per_holder_daily=per_holder, platform_daily=platform, actor=who, now=ctx.clock()
             ),
