@@ -18,7 +18,8 @@ funds and logins (``HUOQI_DEMO_SETUP=1``) and the demo clock at Thursday 2025-06
 in Shanghai, at the service's defaults: ``HUOQI_SQLITE_SYNCHRONOUS=FULL`` (every commit
 fsynced) and ``HUOQI_BANK_DELAY=0.2`` (the simulated bank approves purchases 0.2 s after
 they commit, in batches from one thread: a second write per purchase, beside the requests).
-Both servers run two worker processes, one per core. Access logs (one JSON line per request) go to a file, as a deployment's would.
+Both servers run two worker processes, one per core. Access logs (one JSON line per
+request) go to a file, as a deployment's would.
 
 The load is open-loop: request *i* is due at ``start + i / rate`` whatever happened to the
 earlier ones, and its latency is measured from that due time to the last byte of its
@@ -515,7 +516,8 @@ def _markdown(phases: list[Phase]) -> str:
             "## HTTP service (issue 4)",
             "",
             "`python -m bench http` — each phase against a server of its own on 127.0.0.1",
-            "(`huoqi serve --workers 2`, one process per core): five requests one at a time first (the",
+            "(`huoqi serve --workers 2`, one process per core): five requests one at a time",
+            "first (the",
             "first one's time in its own column), then 3 s of warm-up, not counted, and 30 s at",
             "300 requests/s, open loop: each request's latency runs from the moment it was due",
             "to the end of its answer, so queueing counts. A request still unanswered 10 s after",
