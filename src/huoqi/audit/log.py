@@ -45,6 +45,28 @@ class AuditRow:
 _INSERT = insert(audit_log)  # built once: every state change writes a row
 
 
+def _row(  # noqa: PLR0917 (private: both callers pass every field)
+    actor: Actor,
+    action: str,
+    now: datetime,
+    object_type: str,
+    object_id: object,
+    outcome: str,
+    detail: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "at": now,
+        "actor_id": actor.id,
+        "actor": actor.name[:40],
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id)[:64],
+        "outcome": outcome,
+        "address": actor.address[:64],
+        "detail": json.dumps(detail or {}, ensure_ascii=False, default=str, sort_keys=True),
+    }
+
+
 def record(
     connection: Connection,
     actor: Actor,
@@ -56,20 +78,7 @@ def record(
     outcome: str = "ok",
     detail: dict[str, Any] | None = None,
 ) -> None:
-    connection.execute(
-        _INSERT,
-        {
-            "at": now,
-            "actor_id": actor.id,
-            "actor": actor.name[:40],
-            "action": action,
-            "object_type": object_type,
-            "object_id": str(object_id)[:64],
-            "outcome": outcome,
-            "address": actor.address[:64],
-            "detail": json.dumps(detail or {}, ensure_ascii=False, default=str, sort_keys=True),
-        },
-    )
+    connection.execute(_INSERT, _row(actor, action, now, object_type, object_id, outcome, detail))
 
 
 def record_many(
@@ -83,25 +92,14 @@ def record_many(
     outcome: str = "ok",
 ) -> None:
     """The same action on many objects, one row each, in one statement."""
-    if not object_ids:
-        return
-    connection.execute(
-        _INSERT,
-        [
-            {
-                "at": now,
-                "actor_id": actor.id,
-                "actor": actor.name[:40],
-                "action": action,
-                "object_type": object_type,
-                "object_id": str(object_id)[:64],
-                "outcome": outcome,
-                "address": actor.address[:64],
-                "detail": "{}",
-            }
-            for object_id in object_ids
-        ],
-    )
+    if object_ids:
+        connection.execute(
+            _INSERT,
+            [
+                _row(actor, action, now, object_type, object_id, outcome, None)
+                for object_id in object_ids
+            ],
+        )
 
 
 def read(

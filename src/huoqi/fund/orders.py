@@ -237,34 +237,7 @@ def payment_result(
             .values(status="failed", note="the bank declined the payment", updated_at=at)
         )
         return get_order(connection, order.id)
-    fund = registry.fund_by_id(connection, order.fund_id)
-    dates = default_calendar().purchase_dates(_aware(at))  # T counts from the payment
-    bank = registry.platform_account(connection, registry.BANK)
-    post_entries(
-        connection,
-        [
-            transfer(
-                f"fund-order:{order.id}:paid",
-                debit=bank,
-                credit=fund.pending_account_id,
-                amount=order.amount,
-                memo=f"purchase {order.id}",
-                kind="purchase_paid",
-            )
-        ],
-        now=at,
-        atomic=True,
-    )
-    connection.execute(
-        update(fund_orders)
-        .where(fund_orders.c.id == order.id)
-        .values(
-            status="requested",
-            trade_date=dates.trade_date,
-            confirm_date=dates.confirm_date,
-            updated_at=at,
-        )
-    )
+    payments_received(connection, references=[reference], at=at)
     return get_order(connection, order.id)
 
 
