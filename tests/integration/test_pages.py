@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -172,3 +172,32 @@ def test_another_customer_s_order_page_is_not_found(client: TestClient) -> None:
     client.post("/app/sign-out", data={"csrf_token": _csrf(client)})
     _sign_up(client, "13822220000")
     assert client.get(mine.url.path).status_code == 404
+
+
+def test_the_income_page_shows_the_fund_s_income_per_10k_and_its_yield(
+    client: TestClient,
+) -> None:
+    client.app.state.services.demo_clock.advance(timedelta(days=7))  # type: ignore[attr-defined]
+    operator = client.post(
+        "/api/v1/sessions", json={"phone": "13900000001", "password": "huoqi-demo-operator"}
+    ).json()["token"]
+    csv = "date,income_per_10k\n" + "".join(f"2025-06-{d:02d},0.65{d:02d}\n" for d in range(1, 12))
+    uploaded = client.post(
+        "/api/v1/ops/funds/HQ001/income",
+        content=csv,
+        headers={"Authorization": f"Bearer {operator}", "content-type": "text/csv"},
+    )
+    assert uploaded.status_code == 200
+    client.post(
+        "/app/sign-in",
+        data={
+            "phone": "13800000001",
+            "password": "huoqi-demo-customer",
+            "csrf_token": _csrf(client),
+        },
+    )
+    page = client.get("/app/income").text
+    assert "HQ001 per 10,000 shares" in page
+    row = re.search(r"<tr><td>2025-06-11</td>.*?</tr>", page, re.S)
+    assert row is not None
+    assert "0.6511" in row[0] and "%" in row[0]

@@ -219,10 +219,17 @@ def income(request: Request, days: Annotated[int, Query(ge=7, le=366)] = 30) -> 
     with read_transaction(ctx.engine) as connection:
         holder = customer_service.holder_of(connection, principal.user)
         rows = statements.income_by_day(connection, holder, end - timedelta(days=days - 1), end)
+        fund = registry.fund_by_id(connection, holder.fund_id)
+        published = statements.fund_yields(
+            connection, fund, start=end - timedelta(days=days - 1), end=end
+        )
+    figures = {row.date: row for row in published}
     return render(
         request,
         "app/income.html",
         {
+            "fund": fund,
+            "figures": figures,
             "rows": list(reversed(rows)),
             "days": days,
             "total": sum(v for _, v in rows),
