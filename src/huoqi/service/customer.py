@@ -19,7 +19,7 @@ from huoqi.fund import orders, registry
 from huoqi.fund.orders import Order
 from huoqi.fund.registry import Holder
 from huoqi.fund.switch import Switch, switch_fund
-from huoqi.identity.service import Forbidden, User
+from huoqi.identity.service import Forbidden, User, link_customer
 from huoqi.money import format_amount
 
 DEFAULT_FUND = "HQ001"
@@ -52,8 +52,6 @@ def holder_of(connection: Connection, user: User) -> Holder:
 def open_current_account(
     connection: Connection, user: User, *, fund_code: str, actor: Actor, now: datetime
 ) -> Holder:
-    from huoqi.identity.service import link_customer
-
     fund = registry.get_fund(connection, fund_code)
     orders.check_open(fund)
     ref = f"user:{user.id}"

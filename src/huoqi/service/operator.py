@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -18,11 +18,12 @@ from huoqi.errors import HuoqiError
 from huoqi.fund import rates, registry
 from huoqi.fund.limits import InstantLimits, set_instant_limits
 from huoqi.fund.registry import Carry, Fund
-from huoqi.fund.tables import eod_runs, holders
+from huoqi.fund.tables import eod_runs, funds, holders
 from huoqi.identity.phones import mask_phone, parse_phone
 from huoqi.identity.tables import users
 from huoqi.ledger.domain import transfer
 from huoqi.ledger.posting import post_entries
+from huoqi.ledger.tables import accounts
 from huoqi.money import format_amount
 
 
@@ -139,8 +140,6 @@ def find_users(
     connection: Connection, *, phone: str | None, before_id: int | None, limit: int, now: datetime
 ) -> list[UserCard]:
     """Users newest first, or the one with ``phone``; phone numbers are masked."""
-    from huoqi.fund.tables import funds
-
     query = (
         select(users, funds.c.code.label("fund_code"))
         .select_from(
@@ -177,10 +176,6 @@ def find_users(
 
 def count_users(connection: Connection) -> int:
     return int(connection.execute(select(func.count()).select_from(users)).scalar_one())
-
-
-def default_window(today: date, days: int) -> tuple[date, date]:
-    return today - timedelta(days=days), today - timedelta(days=1)
 
 
 def register_fund(
@@ -242,8 +237,6 @@ def fund_advance_pool(
 
 
 def advance_pool_balance(connection: Connection) -> int:
-    from huoqi.ledger.tables import accounts
-
     return int(
         connection.execute(
             select(accounts.c.debits_posted - accounts.c.credits_posted).where(

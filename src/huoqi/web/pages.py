@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from huoqi.errors import HuoqiError
 from huoqi.fund.statements import SHANGHAI
@@ -150,12 +151,18 @@ def page_principal(request: Request, *roles: str) -> Principal:
     return principal
 
 
-async def form_of(request: Request) -> dict[str, str]:
-    """The posted form, after its CSRF token is checked."""
+async def checked_form(request: Request) -> FormData:
+    """The posted form, files included, after its CSRF token is checked."""
     form = await request.form()
-    fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    check_csrf(request, fields.get("csrf_token"))
-    return fields
+    token = form.get("csrf_token")
+    check_csrf(request, token if isinstance(token, str) else None)
+    return form
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """The posted form's text fields, after its CSRF token is checked."""
+    form = await checked_form(request)
+    return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
 def error_text(t: Translator, error: HuoqiError) -> str:

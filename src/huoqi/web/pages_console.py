@@ -24,6 +24,7 @@ from huoqi.web.charts import bar_chart, line_chart
 from huoqi.web.context import Services, actor
 from huoqi.web.pages import (
     PageError,
+    checked_form,
     error_text,
     form_of,
     page_principal,
@@ -115,11 +116,8 @@ def income_page(request: Request) -> Response:
 @router.post("/income")
 async def upload_income(request: Request) -> Response:
     principal = page_principal(request, "operator")
-    form = await request.form()
+    form = await checked_form(request)
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    from huoqi.web.context import check_csrf
-
-    check_csrf(request, fields.get("csrf_token"))
     upload = form.get("file")
     text = fields.get("text", "")
     if upload is not None and not isinstance(upload, str):
