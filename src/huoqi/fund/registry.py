@@ -29,7 +29,8 @@ from huoqi.errors import Conflict, InvalidInput, NotFound
 from huoqi.fund.domain import Carry as Carry  # noqa: PLC0414 (re-exported)
 from huoqi.fund.tables import funds, holders, holdings
 from huoqi.ledger import accounts as ledger_accounts
-from huoqi.ledger.domain import AccountKind, BalanceRule
+from huoqi.ledger.domain import AccountKind, BalanceRule, transfer
+from huoqi.ledger.posting import post_entries
 from huoqi.ledger.tables import accounts as ledger_accounts_table
 
 FUND_CODE = re.compile(r"^[0-9A-Za-z]{1,16}$")
@@ -235,3 +236,17 @@ def platform_account(connection: Connection, code: str) -> int:
     if found is None:
         raise UnknownFund(f"platform account {code} is missing: register a fund first")
     return int(found)
+
+
+def fund_advance_pool(connection: Connection, *, amount: int, key: str, now: datetime) -> None:
+    """The platform puts ``amount`` fen of its own money into the instant-redemption pool
+    (equity → pool); ``key`` is the entry's idempotency key."""
+    pool = platform_account(connection, ADVANCE_POOL)
+    equity = platform_account(connection, EQUITY)
+    post_entries(
+        connection,
+        [transfer(key, debit=pool, credit=equity, amount=amount,
+                  memo="platform funds the instant-redemption pool", kind="pool_funding")],
+        now=now,
+        atomic=True,
+    )  # fmt: skip

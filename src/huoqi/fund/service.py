@@ -21,8 +21,6 @@ from huoqi.fund.orders import BankGateway, Order
 from huoqi.fund.registry import Carry, Fund, Holder
 from huoqi.fund.switch import Switch, switch_fund
 from huoqi.fund.yields import YieldRow, yield_series
-from huoqi.ledger.domain import transfer
-from huoqi.ledger.posting import post_entries
 from huoqi.ledger.service import utc_now
 
 
@@ -121,18 +119,10 @@ class FundDesk:
 
     def fund_advance_pool(self, amount: int, *, key: str) -> None:
         """The platform puts ``amount`` fen of its own money into the instant-redemption pool."""
-
-        def work(connection: Connection) -> None:
-            pool = registry.platform_account(connection, registry.ADVANCE_POOL)
-            equity = registry.platform_account(connection, registry.EQUITY)
-            post_entries(
-                connection,
-                [transfer(key, debit=pool, credit=equity, amount=amount,
-                          memo="platform funds the instant-redemption pool", kind="pool_funding")],
-                now=self.clock(), atomic=True,
-            )  # fmt: skip
-
-        run_in_write_transaction(self.engine, work)
+        run_in_write_transaction(
+            self.engine,
+            lambda c: registry.fund_advance_pool(c, amount=amount, key=key, now=self.clock()),
+        )
 
     def switch_fund(self, customer_ref: str, to_fund: str, *, key: str) -> Switch:
         """Move a current account to another fund (redeem all, subscribe the proceeds)."""

@@ -21,8 +21,6 @@ from huoqi.fund.registry import Carry, Fund
 from huoqi.fund.tables import eod_runs, funds, holders
 from huoqi.identity.phones import mask_phone, parse_phone
 from huoqi.identity.tables import users
-from huoqi.ledger.domain import transfer
-from huoqi.ledger.posting import post_entries
 from huoqi.ledger.tables import accounts
 from huoqi.money import format_amount
 
@@ -208,23 +206,7 @@ def fund_advance_pool(
     connection: Connection, *, amount: int, key: str, actor: Actor, now: datetime
 ) -> None:
     """The platform puts ``amount`` fen of its own money into the instant-redemption pool."""
-    pool = registry.platform_account(connection, registry.ADVANCE_POOL)
-    equity = registry.platform_account(connection, registry.EQUITY)
-    post_entries(
-        connection,
-        [
-            transfer(
-                f"ops:pool:{key}",
-                debit=pool,
-                credit=equity,
-                amount=amount,
-                memo="platform funds the instant-redemption pool",
-                kind="pool_funding",
-            )
-        ],
-        now=now,
-        atomic=True,
-    )
+    registry.fund_advance_pool(connection, amount=amount, key=f"ops:pool:{key}", now=now)
     record(
         connection,
         actor,
