@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from huoqi import config
 from huoqi.cli_support import ledger_from_env
+from huoqi.credit.cli import credit_app
 from huoqi.errors import HuoqiError
 from huoqi.fund.account_cli import current_app
 from huoqi.fund.cli import eod_app, fund_app
@@ -41,6 +42,7 @@ app.add_typer(eod_app, name="eod")
 app.add_typer(current_app, name="current")
 app.add_typer(bench_app, name="bench")
 app.add_typer(users_app, name="users")
+app.add_typer(credit_app, name="credit")
 app.command("serve")(serve)
 console = Console()
 errors = Console(stderr=True)

@@ -1,0 +1,1 @@
+"""Credit reporting from consented phone data: consent, events, features, models, reasons."""

@@ -1,0 +1,9 @@
+"""``huoqi credit …``: the credit commands (other tools script against them; keep them stable)."""
+
+from __future__ import annotations
+
+import typer
+
+credit_app = typer.Typer(
+    help="Credit reporting: simulate, evaluate, train, score.", no_args_is_help=True
+)
