@@ -20,6 +20,7 @@ import huoqi.audit.tables
 import huoqi.fund.tables
 import huoqi.identity.tables
 import huoqi.ledger.tables
+import huoqi.payments.tables
 import huoqi.web.tables  # noqa: F401  (puts every feature's tables on the metadata)
 from huoqi.db.metadata import metadata
 from huoqi.ledger.domain import AccountKind, Balance, EntryRequest, HoldRequest, Posting, transfer

@@ -8,6 +8,7 @@ import huoqi.audit.tables
 import huoqi.fund.tables
 import huoqi.identity.tables
 import huoqi.ledger.tables
+import huoqi.payments.tables
 import huoqi.web.tables  # noqa: F401
 from huoqi.db.engine import make_engine
 from huoqi.db.metadata import metadata
