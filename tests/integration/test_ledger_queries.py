@@ -17,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 
 import huoqi.audit.tables
+import huoqi.credit.tables
 import huoqi.fund.tables
 import huoqi.identity.tables
 import huoqi.ledger.tables
