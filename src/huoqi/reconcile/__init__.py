@@ -1,0 +1,1 @@
+"""Reconciliation: the bank statement and the fund confirmation file against the ledger."""
