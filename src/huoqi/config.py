@@ -56,3 +56,17 @@ def sse_extension() -> tuple[date | None, tuple[date, ...]]:
     except ValueError as error:
         raise ValueError(f"HUOQI_SSE_EXTEND_TO / HUOQI_SSE_EXTRA_HOLIDAYS: {error}") from None
     return last, closed
+
+
+#: Used when ``HUOQI_GATEWAY_KEY`` is not set: fine for the demo and tests, never production.
+DEVELOPMENT_GATEWAY_KEY = "huoqi-development-gateway-key-not-for-production"
+
+
+def gateway_master_key() -> bytes:
+    """``HUOQI_GATEWAY_KEY``: the key every merchant's gateway secret is derived from."""
+    return os.environ.get("HUOQI_GATEWAY_KEY", DEVELOPMENT_GATEWAY_KEY).encode()
+
+
+def bank_callback_key() -> bytes:
+    """``HUOQI_BANK_KEY``: the key the bank gateway signs its callbacks with."""
+    return os.environ.get("HUOQI_BANK_KEY", "huoqi-development-bank-key").encode()
