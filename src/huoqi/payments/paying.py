@@ -17,7 +17,7 @@ decline puts the order back to ``created``. A repeated answer changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import Connection, Date, bindparam, select, text, update
@@ -179,6 +179,11 @@ def pay_with_balance(
     fund, amount = payer.fund, order.amount
     dates = default_calendar().instant_redemption_dates(now)
     holding = registry.holding_account(connection, holder_id=payer.holder.id, fund=fund, now=now)
+    paid = _claim(
+        connection, order, now=now, status="paid", method="balance", payer=payer.user_id,
+        paid_at=now, fee=fee_for(amount, merchant.fee_rate_bp), fund_order=None,
+        reference=None,
+    )  # fmt: skip
     fund_order = fund_orders_module.insert_order(
         connection,
         holder_id=payer.holder.id, fund_id=fund.id, kind="instant_redemption", amount=amount,
@@ -188,11 +193,8 @@ def pay_with_balance(
         payout_date=dates.limit_date, updated_at=now,
         note=f"paid {merchant.name} order {order.order_no}"[:300],
     )  # fmt: skip
-    paid = _claim(
-        connection, order, now=now, status="paid", method="balance", payer=payer.user_id,
-        paid_at=now, fee=fee_for(amount, merchant.fee_rate_bp), fund_order=fund_order.id,
-        reference=None,
-    )  # fmt: skip
+    connection.execute(_LINK_FUND_ORDER, {"order_id": order.id, "fund_order": fund_order.id})
+    paid = replace(paid, fund_order_id=fund_order.id)
     _take_allowance(connection, user_id=payer.user_id, day=dates.limit_date, amount=amount)
     pool = registry.platform_account(connection, registry.ADVANCE_POOL)
     bank = registry.platform_account(connection, registry.BANK)
@@ -268,6 +270,11 @@ def start_card_payment(
     )  # fmt: skip
 
 
+_LINK_FUND_ORDER = (
+    update(payment_orders)
+    .where(payment_orders.c.id == bindparam("order_id"))
+    .values(fund_order_id=bindparam("fund_order"))
+)
 _BY_REFERENCE = select(payment_orders).where(payment_orders.c.bank_reference == bindparam("ref"))
 _CARD_PAID = (
     update(payment_orders)

@@ -67,13 +67,13 @@ _ADD = (
     .where(
         payment_orders.c.id == bindparam("order_id"),
         payment_orders.c.status.in_(("paid", "partially_refunded")),
-        payment_orders.c.refunded_amount + bindparam("amount") <= payment_orders.c.amount,
+        payment_orders.c.refunded_amount + bindparam("more") <= payment_orders.c.amount,
     )
     .values(
-        refunded_amount=payment_orders.c.refunded_amount + bindparam("amount"),
+        refunded_amount=payment_orders.c.refunded_amount + bindparam("more"),
         status=case(
             (
-                payment_orders.c.refunded_amount + bindparam("amount") == payment_orders.c.amount,
+                payment_orders.c.refunded_amount + bindparam("more") == payment_orders.c.amount,
                 "refunded",
             ),
             else_="partially_refunded",
@@ -127,7 +127,7 @@ def refund(
         return prior, False
     if order.status not in PAID_STATES:
         raise OrderNotPaid(f"order {order.out_trade_no} is {order.status}; nothing to refund")
-    total = connection.execute(_ADD, {"order_id": order.id, "amount": amount, "at": now}).first()
+    total = connection.execute(_ADD, {"order_id": order.id, "more": amount, "at": now}).first()
     if total is None:
         current = get_by_id(connection, order.id)
         raise RefundExceedsPayment(

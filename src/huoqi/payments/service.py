@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, text
 
 from huoqi.audit.log import Actor, record
 from huoqi.db.engine import write_transaction
+from huoqi.db.metadata import UtcDateTime
 from huoqi.errors import HuoqiError, InvalidInput
 from huoqi.fund import registry
 from huoqi.identity.service import User
@@ -74,7 +75,7 @@ def decide_merchant(
 _REMEMBER_NONCE = text(
     "INSERT INTO gateway_nonces (merchant_id, nonce, seen_at) VALUES (:merchant, :nonce, :at) "
     "ON CONFLICT DO NOTHING RETURNING 1"
-)
+).bindparams(bindparam("at", type_=UtcDateTime()))
 
 
 def verified_merchant(

@@ -19,7 +19,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -32,9 +31,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from huoqi.db.metadata import Id, Minor, metadata
+from huoqi.db.metadata import Id, Minor, UtcDateTime, metadata
 
-WHEN = DateTime(timezone=True)
+WHEN = UtcDateTime()
 
 merchants = Table(
     "merchants",
