@@ -71,8 +71,8 @@ def test_every_line_and_item_ends_in_exactly_one_outcome(
         assert group.lines or group.items
         if group.outcome is Outcome.MATCHED:
             assert sum(line.amount for line in group.lines) == sum(i.amount for i in group.items)
-            assert len({x.day for x in (*group.lines, *group.items)}) == 1
-            assert len({x.kind for x in (*group.lines, *group.items)}) == 1
+            assert len({x.day for x in group.lines} | {x.day for x in group.items}) == 1
+            assert len({x.kind for x in group.lines} | {x.kind for x in group.items}) == 1
             assert group.lines and group.items
         if group.outcome is Outcome.MISMATCHED:
             assert group.lines and group.items
