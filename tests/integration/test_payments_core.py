@@ -138,38 +138,40 @@ def test_concurrent_attempts_pay_an_order_once(engine: Engine, racers: int) -> N
     assert Ledger(engine).trial_balance(deep=True).ok
 
 
+def _race_pay_against_sweep(s: Shop, number: str) -> str:
+    order = s.order(number, 1_000, expires_in=60)
+    s.story.clock.now = order.expires_at - timedelta(microseconds=1)
+    gate = threading.Barrier(2)
+    result: list[object] = []
+
+    def sweep() -> None:
+        gate.wait()
+        s.write(lambda c: payment_orders.expire_due(c, now=order.expires_at))
+
+    def pay() -> None:
+        gate.wait()
+        try:
+            result.append(s.pay("ann", order.order_no))
+        except HuoqiError as refused:
+            result.append(refused)
+
+    threads = [threading.Thread(target=sweep), threading.Thread(target=pay)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with read_transaction(s.engine) as connection:
+        final = payment_orders.get_by_order_no(connection, order.order_no)
+    assert final.status in {"paid", "closed"}
+    assert isinstance(result[0], HuoqiError) == (final.status == "closed")
+    s.story.clock.now += timedelta(minutes=2)
+    return final.status
+
+
 def test_a_payment_racing_the_expiry_sweep_either_pays_or_closes(engine: Engine) -> None:
     s = shop(engine, ["ann"], 50_000)
     before = shares(s, "ann")
-    outcomes = []
-    for n in range(6):
-        order = s.order(f"E-{n}", 1_000, expires_in=60)
-        s.story.clock.now = order.expires_at - timedelta(microseconds=1)
-        gate = threading.Barrier(2)
-        result: list[object] = []
-
-        def sweep() -> None:
-            gate.wait()
-            s.write(lambda c: payment_orders.expire_due(c, now=order.expires_at))
-
-        def pay(number: str = order.order_no) -> None:
-            gate.wait()
-            try:
-                result.append(s.pay("ann", number))
-            except HuoqiError as refused:
-                result.append(refused)
-
-        threads = [threading.Thread(target=sweep), threading.Thread(target=pay)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        with read_transaction(engine) as connection:
-            final = payment_orders.get_by_order_no(connection, order.order_no)
-        assert final.status in {"paid", "closed"}
-        assert isinstance(result[0], HuoqiError) == (final.status == "closed")
-        outcomes.append(final.status)
-        s.story.clock.now += timedelta(minutes=2)
+    outcomes = [_race_pay_against_sweep(s, f"E-{n}") for n in range(6)]
     paid = outcomes.count("paid")
     assert -balance(engine, PAYABLE) == 1_000 * paid
     assert shares(s, "ann") == before - 1_000 * paid
