@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from huoqi.audit.log import SYSTEM, Actor, record
 from huoqi.db.engine import read_transaction, run_in_write_transaction
 from huoqi.errors import InvalidInput, NotFound
 from huoqi.payments.tables import reconciliation_runs
@@ -79,37 +80,72 @@ def match_file(
     return day, lines, reconcile(lines, expected_items(connection, source, day, lines))
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A matched file, ready to store as a run."""
+
+    source: Source
+    file_name: str
+    file_sha256: bytes
+    business_date: date
+    report: Report
+
+
+def prepare(
+    connection: Connection, source: Source | str, *, file_name: str, data: bytes,
+    business_date: date | None = None,
+) -> Prepared:  # fmt: skip
+    """Read and match a file (in a read transaction); a bad file raises, nothing is written."""
+    source = _source(source)
+    day, _lines, report = match_file(connection, source, data, business_date=business_date)
+    name = file_name.strip()[:MAX_FILE_NAME] or "upload.csv"
+    return Prepared(source, name, hashlib.sha256(data).digest(), day, report)
+
+
+def store(
+    connection: Connection, prepared: Prepared, *, now: datetime, actor: Actor = SYSTEM
+) -> int:
+    """Keep the run and an audit row of who imported what; returns the run's id."""
+    summary = prepared.report.summary()
+    groups = [group.as_dict() for group in prepared.report.groups]
+    run_id = int(
+        connection.execute(
+            insert(reconciliation_runs)
+            .values(
+                source=prepared.source.value, file_name=prepared.file_name,
+                file_sha256=prepared.file_sha256, business_date=prepared.business_date,
+                imported_at=now, imported_by=actor.id,
+                summary=json.dumps(summary, sort_keys=True),
+                report=json.dumps({"groups": groups}, separators=(",", ":")),
+            )
+            .returning(reconciliation_runs.c.id)
+        ).scalar_one()
+    )  # fmt: skip
+    record(
+        connection, actor, "reconciliation.import", now=now,
+        object_type="reconciliation_run", object_id=run_id,
+        detail={
+            "source": prepared.source.value, "file_name": prepared.file_name,
+            "business_date": prepared.business_date,
+            "differences": sum(
+                row["groups"] for outcome, row in summary.items() if outcome != "matched"
+            ),
+        },
+    )  # fmt: skip
+    return run_id
+
+
 def import_file(
     engine: Engine, source: Source | str, *, file_name: str, data: bytes, now: datetime,
-    imported_by: int | None = None, business_date: date | None = None,
+    actor: Actor = SYSTEM, business_date: date | None = None,
 ) -> Run:  # fmt: skip
     """Match a file and store the run; a refused file stores nothing."""
-    source = _source(source)
-    name = file_name.strip()[:MAX_FILE_NAME] or "upload.csv"
     with read_transaction(engine) as connection:
-        day, _lines, report = match_file(connection, source, data, business_date=business_date)
-    summary = report.summary()
-    groups = [group.as_dict() for group in report.groups]
-
-    def store(connection: Connection) -> int:
-        return int(
-            connection.execute(
-                insert(reconciliation_runs)
-                .values(
-                    source=source.value,
-                    file_name=name,
-                    file_sha256=hashlib.sha256(data).digest(),
-                    business_date=day,
-                    imported_at=now,
-                    imported_by=imported_by,
-                    summary=json.dumps(summary, sort_keys=True),
-                    report=json.dumps({"groups": groups}, separators=(",", ":")),
-                )
-                .returning(reconciliation_runs.c.id)
-            ).scalar_one()
+        prepared = prepare(
+            connection, source, file_name=file_name, data=data, business_date=business_date
         )
-
-    return get_run(engine, run_in_write_transaction(engine, store))
+    run_id = run_in_write_transaction(engine, lambda c: store(c, prepared, now=now, actor=actor))
+    return get_run(engine, run_id)
 
 
 def _source(source: Source | str) -> Source:
