@@ -66,6 +66,9 @@ ACCESS: dict[tuple[str, str], Audience] = {
     ("GET", "/api/v1/ops/audit"): A.STAFF,
     ("GET", "/api/v1/ops/users"): A.STAFF,
     ("POST", "/api/v1/ops/demo-clock"): A.OPERATOR,
+    ("POST", "/api/v1/ops/reconciliation/{source}"): A.OPERATOR,
+    ("GET", "/api/v1/ops/reconciliation"): A.STAFF,
+    ("GET", "/api/v1/ops/reconciliation/{run_id}"): A.STAFF,
 }
 # Outside /api/ the web app's HTML pages live; they have tests of their own.
 OPERATIONS = {"/openapi.json", "/docs/oauth2-redirect", "/healthz", "/readyz", "/metrics"}
@@ -177,6 +180,18 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         "/api/v1/ops/demo-clock",
         {"json": {"days": 1}},
     ),
+    ("POST", "/api/v1/ops/reconciliation/{source}"): lambda ids: (
+        "/api/v1/ops/reconciliation/bank",
+        {
+            "content": b"value_date,direction,amount,reference,memo\n2025-06-05,CR,1.00,R1,\n",
+            "headers": {"Content-Type": "text/csv"},
+        },
+    ),
+    ("GET", "/api/v1/ops/reconciliation"): lambda ids: ("/api/v1/ops/reconciliation", {}),
+    ("GET", "/api/v1/ops/reconciliation/{run_id}"): lambda ids: (
+        f"/api/v1/ops/reconciliation/{ids.get('run', 1)}",
+        {},
+    ),
 }
 
 
@@ -198,6 +213,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         b_orders = [api.buy(b, "20.00", f"b{n}")["id"] for n in range(2)]
         operator = api.demo("operator")
         job = api.close_through(operator, date(2025, 6, 4))  # nothing to close yet
+        reconciled = api.client.post(  # run 1, which the reconciliation samples read
+            "/api/v1/ops/reconciliation/fund",
+            content=b"confirm_date,fund_code,kind,reference,amount\n",
+            params={"business_date": "2025-06-05"},
+            headers={**operator, "Content-Type": "text/csv"},
+        )
+        assert reconciled.status_code == 201 and reconciled.json()["id"] == 1, reconciled.text
         yield {
             "api": api,
             "a": a,

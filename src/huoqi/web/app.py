@@ -22,7 +22,7 @@ from huoqi import __version__
 from huoqi.db.engine import make_engine
 from huoqi.fund.calendar import default_calendar
 from huoqi.ledger.service import utc_now
-from huoqi.web import api_account, api_funds, api_identity, api_ops, problems
+from huoqi.web import api_account, api_funds, api_identity, api_ops, api_reconcile, problems
 from huoqi.web.bank import AnsweringBank
 from huoqi.web.clock import DemoClock
 from huoqi.web.context import Ctx, Operator, Services
@@ -105,7 +105,10 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
     app.state.metrics = metrics
     problems.install(app)
     problems.document(app)
-    for router in (api_identity.router, api_account.router, api_funds.router, api_ops.router):
+    for router in (
+        api_identity.router, api_account.router, api_funds.router, api_ops.router,
+        api_reconcile.router,
+    ):  # fmt: skip
         app.include_router(router)
     _operations(app, engine, metrics)
     if demo_clock is not None:
@@ -117,7 +120,12 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
         ServiceMiddleware,
         metrics=metrics,
         max_body=MAX_BODY,
-        large_body_paths=("/api/v1/ops/funds/", "/console/income"),
+        large_body_paths=(
+            "/api/v1/ops/funds/",
+            "/console/income",
+            "/api/v1/ops/reconciliation/",
+            "/console/reconciliation",
+        ),
     )
     return app
 
