@@ -118,3 +118,13 @@ def test_the_strongest_features_point_the_way_the_dictionary_says() -> None:
 def test_events_without_the_columns_are_refused() -> None:
     with pytest.raises(ValueError, match="days_late"):
         compute_features(_events(STORY).drop("days_late"), APPLICATIONS)
+
+
+def test_every_feature_has_reason_words_in_both_languages() -> None:
+    from huoqi.credit.dictionary import REASON_TEXTS, register_reasons
+    from huoqi.credit.models import reason_text
+
+    assert set(REASON_TEXTS) == set(NAMES)
+    register_reasons()
+    assert reason_text("loan_apps_installed", "zh") == "您的手机安装了较多借贷应用"
+    assert reason_text("balance_trend", "en") == "Your current-account balance has been falling"

@@ -7,3 +7,5 @@ import typer
 credit_app = typer.Typer(
     help="Credit reporting: simulate, evaluate, train, score.", no_args_is_help=True
 )
+
+from huoqi.credit import cli_data  # noqa: E402, F401  (registers the data commands)
