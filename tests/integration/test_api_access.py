@@ -69,6 +69,18 @@ ACCESS: dict[tuple[str, str], Audience] = {
     ("POST", "/api/v1/ops/reconciliation/{source}"): A.OPERATOR,
     ("GET", "/api/v1/ops/reconciliation"): A.STAFF,
     ("GET", "/api/v1/ops/reconciliation/{run_id}"): A.STAFF,
+    ("GET", "/api/v1/checkout/{order_no}"): A.CUSTOMER,
+    ("POST", "/api/v1/checkout/{order_no}/pay"): A.CUSTOMER,
+    ("POST", "/api/v1/merchants"): A.SIGNED_IN,
+    ("GET", "/api/v1/merchants"): A.SIGNED_IN,
+    ("GET", "/api/v1/ops/merchants"): A.STAFF,
+    ("POST", "/api/v1/ops/merchants/{merchant_id}/approve"): A.OPERATOR,
+    ("POST", "/api/v1/ops/merchants/{merchant_id}/reject"): A.OPERATOR,
+    ("GET", "/api/v1/ops/payment-limit"): A.STAFF,
+    ("PUT", "/api/v1/ops/payment-limit"): A.OPERATOR,
+    ("GET", "/api/v1/ops/notifications"): A.STAFF,
+    ("POST", "/api/v1/ops/notifications/{event_id}/resend"): A.OPERATOR,
+    ("POST", "/api/v1/ops/settlements/{business_date}"): A.OPERATOR,
 }
 # Outside /api/ the web app's HTML pages live; they have tests of their own.
 OPERATIONS = {"/openapi.json", "/docs/oauth2-redirect", "/healthz", "/readyz", "/metrics"}
@@ -90,6 +102,7 @@ def api_routes(api: Api) -> set[tuple[str, str]]:
 # is who sends it. ``ids`` holds the objects the requests name.
 Sample = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
 CSV = "date,income_per_10k\n2025-06-05,0.6512\n"
+ORDER_NO = "HQ250605" + "0" * 12
 
 
 def _key(name: str) -> dict[str, str]:
@@ -190,6 +203,39 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/v1/ops/reconciliation"): lambda ids: ("/api/v1/ops/reconciliation", {}),
     ("GET", "/api/v1/ops/reconciliation/{run_id}"): lambda ids: (
         f"/api/v1/ops/reconciliation/{ids.get('run', 1)}",
+        {},
+    ),
+    ("GET", "/api/v1/checkout/{order_no}"): lambda ids: (f"/api/v1/checkout/{ORDER_NO}", {}),
+    ("POST", "/api/v1/checkout/{order_no}/pay"): lambda ids: (
+        f"/api/v1/checkout/{ORDER_NO}/pay",
+        {"json": {"method": "balance"}, "headers": _key("pay")},
+    ),
+    ("POST", "/api/v1/merchants"): lambda ids: (
+        "/api/v1/merchants",
+        {"json": {"name": "Tea House", "callback_url": "http://127.0.0.1:9/notify"}},
+    ),
+    ("GET", "/api/v1/merchants"): lambda ids: ("/api/v1/merchants", {}),
+    ("GET", "/api/v1/ops/merchants"): lambda ids: ("/api/v1/ops/merchants", {}),
+    ("POST", "/api/v1/ops/merchants/{merchant_id}/approve"): lambda ids: (
+        "/api/v1/ops/merchants/M00000001/approve",
+        {"json": {}},
+    ),
+    ("POST", "/api/v1/ops/merchants/{merchant_id}/reject"): lambda ids: (
+        "/api/v1/ops/merchants/M00000001/reject",
+        {"json": {}},
+    ),
+    ("GET", "/api/v1/ops/payment-limit"): lambda ids: ("/api/v1/ops/payment-limit", {}),
+    ("PUT", "/api/v1/ops/payment-limit"): lambda ids: (
+        "/api/v1/ops/payment-limit",
+        {"json": {"payment_daily_limit": "1.00"}},
+    ),
+    ("GET", "/api/v1/ops/notifications"): lambda ids: ("/api/v1/ops/notifications", {}),
+    ("POST", "/api/v1/ops/notifications/{event_id}/resend"): lambda ids: (
+        f"/api/v1/ops/notifications/EV{'0' * 24}/resend",
+        {},
+    ),
+    ("POST", "/api/v1/ops/settlements/{business_date}"): lambda ids: (
+        "/api/v1/ops/settlements/2025-06-04",
         {},
     ),
 }

@@ -22,7 +22,17 @@ from huoqi import __version__
 from huoqi.db.engine import make_engine
 from huoqi.fund.calendar import default_calendar
 from huoqi.ledger.service import utc_now
-from huoqi.web import api_account, api_funds, api_identity, api_ops, api_reconcile, problems
+from huoqi.payments.notify import Notifier
+from huoqi.web import (
+    api_account,
+    api_funds,
+    api_gateway,
+    api_identity,
+    api_ops,
+    api_payments,
+    api_reconcile,
+    problems,
+)
 from huoqi.web.bank import AnsweringBank
 from huoqi.web.clock import DemoClock
 from huoqi.web.context import Ctx, Operator, Services
@@ -52,6 +62,7 @@ class WebSettings:
     demo_clock_start: datetime | None = None
     secure_cookies: bool = False
     prepare_demo: bool = False  # register the demo funds and logins at start
+    notify_poll: float = 1.0  # seconds between outbox checks; 0 sends no notifications
 
     @classmethod
     def from_env(cls) -> WebSettings:
@@ -64,6 +75,7 @@ class WebSettings:
             else None,
             secure_cookies=os.environ.get("HUOQI_SECURE_COOKIES", "") == "1",
             prepare_demo=os.environ.get("HUOQI_DEMO_SETUP", "") == "1",
+            notify_poll=float(os.environ.get("HUOQI_NOTIFY_POLL", "1.0")),
         )
 
 
@@ -87,6 +99,10 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
         demo_clock=demo_clock,
         writer=writer,
     )
+    services.bank.wake_after_card_answers = services.notifier_wake
+    if settings.notify_poll > 0:
+        services.notifier = Notifier(writer.run, clock, poll=settings.notify_poll)
+        services.notifier.start()
     if settings.prepare_demo:
         from huoqi.service.demo_setup import prepare_fresh_platform, seed_demo_logins
 
@@ -107,7 +123,7 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
     problems.document(app)
     for router in (
         api_identity.router, api_account.router, api_funds.router, api_ops.router,
-        api_reconcile.router,
+        api_reconcile.router, api_gateway.router, api_payments.router,
     ):  # fmt: skip
         app.include_router(router)
     _operations(app, engine, metrics)

@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from huoqi.audit.log import Actor, record, record_many
 from huoqi.fund import orders
+from huoqi.payments import paying
 
 log = logging.getLogger("huoqi.bank")
 BANK = Actor(None, "bank")
@@ -37,6 +38,7 @@ class AnsweringBank:
         self.write = write
         self.clock = clock
         self.delay = delay
+        self.wake_after_card_answers: Callable[[], None] = lambda: None
         self._due: deque[tuple[float, str]] = deque()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -69,7 +71,14 @@ class AnsweringBank:
 
     def answer(self, references: list[str], succeeded: bool = True) -> None:
         """Answer a batch: approvals in one ledger write; should that fail (or for refusals),
-        one by one, each in a savepoint, so one bad reference cannot hold up the rest."""
+        one by one, each in a savepoint, so one bad reference cannot hold up the rest.
+        Card payments to merchants are answered like the bank's signed callback would."""
+        cards = [ref for ref in references if paying.is_card_reference(ref)]
+        if cards:
+            self._answer_cards(cards, succeeded)
+            references = [ref for ref in references if not paying.is_card_reference(ref)]
+            if not references:
+                return
 
         def together(connection: Connection) -> None:
             now = self.clock()
@@ -103,6 +112,15 @@ class AnsweringBank:
                 except Exception:
                     log.exception("bank answer for %s failed", reference)
 
+        self._answer_purchases(references, succeeded, together, one_by_one)
+
+    def _answer_purchases(
+        self,
+        references: list[str],
+        succeeded: bool,
+        together: Callable[[Connection], None],
+        one_by_one: Callable[[Connection], None],
+    ) -> None:
         try:
             if succeeded:
                 try:
@@ -115,3 +133,31 @@ class AnsweringBank:
             self.write(one_by_one)
         except Exception:
             log.exception("bank answers for %d purchases failed", len(references))
+
+    def _answer_cards(self, references: list[str], succeeded: bool) -> None:
+        def answer(connection: Connection) -> None:
+            now = self.clock()
+            for reference in references:
+                try:
+                    with connection.begin_nested():
+                        paying.card_answer(
+                            connection,
+                            reference=reference,
+                            succeeded=succeeded,
+                            amount=None,
+                            now=now,
+                        )
+                        record(
+                            connection,
+                            BANK,
+                            "bank.callback",
+                            now=now,
+                            object_type="bank_reference",
+                            object_id=reference,
+                            outcome="succeeded" if succeeded else "declined",
+                        )
+                except Exception:
+                    log.exception("bank answer for %s failed", reference)
+
+        self.write(answer)
+        self.wake_after_card_answers()

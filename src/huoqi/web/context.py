@@ -70,6 +70,11 @@ class Services:
     secure_cookies: bool = False
     sign_in_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20, 60.0))
     demo_clock: Any = None
+    notifier: Any = None  # sends merchant notifications; woken after payments commit
+
+    def notifier_wake(self) -> None:
+        if self.notifier is not None:
+            self.notifier.wake()
 
 
 # The dependencies that do no I/O (`services`, `current_principal`, `require`'s check) are

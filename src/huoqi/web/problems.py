@@ -152,6 +152,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         },
     },
 }
+DOCUMENTED_PREFIXES = ("/api/", "/gateway/", "/bank/")
 _PROBLEM_CONTENT = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _REFUSALS = {
     "400": "a malformed header, cursor or body (Idempotency-Key, cursor, undecodable JSON)",
@@ -215,7 +216,7 @@ def _calls(dependant: Any) -> Any:
 
 def _describe_refusals(spec: dict[str, Any], session: dict[tuple[str, str], set[str]]) -> None:
     for path, operations in spec.get("paths", {}).items():
-        if not path.startswith("/api/"):
+        if not path.startswith(DOCUMENTED_PREFIXES):
             continue
         for method, operation in operations.items():
             statuses = session.get((method, path), set()) | _refusals_of(operation)

@@ -1,0 +1,146 @@
+"""Sending the outbox: signed POSTs to merchants, retried until acknowledged.
+
+`Notifier` is one background thread per process. It wakes when told (after a payment or
+refund commits) or every ``poll`` seconds, claims the due notifications with a lease (so
+several processes never send one at the same moment), POSTs each with the merchant's
+signature, and records the outcome. On the same beat it closes expired unpaid orders and
+forgets nonces too old to be replayed. Timestamps in signatures are wall-clock time;
+scheduling uses the platform's clock (the demo clock in the demo).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import Connection
+
+from huoqi.payments import merchants, orders, outbox
+from huoqi.payments.outbox import Notification
+from huoqi.payments.signing import sign
+
+log = logging.getLogger("huoqi.notify")
+Write = Callable[[Callable[[Connection], Any]], Any]
+
+
+def first_retry() -> timedelta:
+    """``HUOQI_NOTIFY_FIRST_RETRY`` seconds (default 10) before the first retry."""
+    return timedelta(seconds=float(os.environ.get("HUOQI_NOTIFY_FIRST_RETRY", "10")))
+
+
+def signed_notification(
+    secret: str, notification: Notification, *, timestamp: int
+) -> dict[str, str]:
+    """The headers of a notification POST (the body is ``notification.body``, as stored)."""
+    url = urlsplit(notification.url)
+    signature = sign(
+        secret, method="POST", path=url.path or "/", query=url.query, timestamp=timestamp,
+        nonce=notification.event_id, body=notification.body.encode(),
+    )  # fmt: skip
+    return {
+        "Content-Type": "application/json",
+        "Huoqi-Event-Id": notification.event_id,
+        "Huoqi-Timestamp": str(timestamp),
+        "Huoqi-Nonce": notification.event_id,
+        "Huoqi-Signature": signature,
+    }
+
+
+class Notifier:
+    def __init__(
+        self, write: Write, clock: Callable[[], datetime], *, poll: float = 1.0,
+        timeout: float = 5.0, senders: int = 4,
+    ) -> None:  # fmt: skip
+        self.write = write
+        self.clock = clock
+        self.poll = poll
+        self.timeout = timeout
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(senders, thread_name_prefix="notify")
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._last_sweep = 0.0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, daemon=True, name="notifier")
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.poll)
+            self._wake.clear()
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("sending notifications failed; trying again shortly")
+
+    def run_once(self) -> int:
+        """Sweep if due, then send what is due now; returns how many were sent."""
+        if time.monotonic() - self._last_sweep > 5:
+            self._last_sweep = time.monotonic()
+            self.write(self._sweep)
+        sent = 0
+        while True:
+            due = self.write(lambda c: outbox.claim_due(c, now=self.clock(), limit=50))
+            if not due:
+                return sent
+            keys = self.write(self._secrets_for(due))
+            list(self._pool.map(self._send, due, [keys[n.merchant_id] for n in due]))
+            sent += len(due)
+
+    def _sweep(self, connection: Connection) -> None:
+        from huoqi.payments.service import forget_old_nonces
+
+        now = self.clock()
+        orders.expire_due(connection, now=now)
+        forget_old_nonces(connection, now=now)
+
+    @staticmethod
+    def _secrets_for(due: list[Notification]) -> Callable[[Connection], dict[int, str]]:
+        def read(connection: Connection) -> dict[int, str]:
+            return {
+                merchant_id: merchants.secret_of(merchants.merchant_by_id(connection, merchant_id))
+                for merchant_id in {n.merchant_id for n in due}
+            }
+
+        return read
+
+    def _send(self, notification: Notification, secret: str) -> None:
+        headers = signed_notification(secret, notification, timestamp=int(time.time()))
+        try:
+            answer = self._client.post(notification.url, content=notification.body,
+                                       headers=headers)  # fmt: skip
+            error = "" if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"
+        except httpx.HTTPError as failure:
+            error = f"{type(failure).__name__}: {failure}"
+        if error:
+            log.info("notification %s to %s: %s", notification.event_id, notification.url, error)
+            wait = first_retry()
+            self.write(
+                lambda c: outbox.mark_failed_attempt(
+                    c, notification, error=error, now=self.clock(), first_retry=wait
+                )
+            )
+        else:
+            self.write(lambda c: outbox.mark_delivered(c, notification.id, now=self.clock()))
