@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -43,8 +44,15 @@ SECURITY_HEADERS = {
 
 
 class SignInNeeded(Exception):
-    def __init__(self, expired: bool = False) -> None:
+    def __init__(self, expired: bool = False, next_page: str = "") -> None:
         self.expired = expired
+        self.next_page = next_page
+
+
+def safe_next(path: str) -> str:
+    """A page to go back to after signing in: a path on this site, never another site."""
+    ok = path.startswith("/app/") and not path.startswith("//") and "\\" not in path
+    return path if ok and len(path) <= 200 else ""
 
 
 class PageError(Exception):
@@ -145,7 +153,8 @@ def page_principal(request: Request, *roles: str) -> Principal:
     except Unauthenticated:
         raise SignInNeeded() from None
     if principal is None:
-        raise SignInNeeded()
+        back = request.url.path if request.method == "GET" else ""
+        raise SignInNeeded(next_page=safe_next(back))
     if roles and principal.user.role not in roles:
         raise PageError(403, "error.forbidden")
     return principal
@@ -177,15 +186,20 @@ def parse_day(text: str | None) -> date | None:
 
 
 def install(app: FastAPI) -> None:
-    from huoqi.web import pages_console, pages_customer
+    from huoqi.web import pages_checkout, pages_console, pages_customer, pages_reconcile
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages_customer.router)
+    app.include_router(pages_checkout.router)
     app.include_router(pages_console.router)
+    app.include_router(pages_reconcile.router)
 
     @app.exception_handler(SignInNeeded)
     async def to_sign_in(request: Request, error: SignInNeeded) -> Response:
-        target = "/app/sign-in" + ("?expired=1" if error.expired else "")
+        query = {"expired": "1"} if error.expired else {}
+        if error.next_page:
+            query["next"] = error.next_page
+        target = "/app/sign-in" + (f"?{urlencode(query)}" if query else "")
         response = RedirectResponse(target, status_code=303)
         if error.expired:
             end_session(response)
