@@ -24,6 +24,7 @@ from huoqi.fund.cli import eod_app, fund_app
 from huoqi.ledger.cli import app as ledger_app
 from huoqi.mall.cli import mall_app
 from huoqi.money import format_amount
+from huoqi.payments.cli import merchants_app, payments_app
 from huoqi.reconcile.cli import reconcile_app
 from huoqi.web.cli import serve, users_app
 
@@ -45,6 +46,8 @@ app.add_typer(current_app, name="current")
 app.add_typer(bench_app, name="bench")
 app.add_typer(users_app, name="users")
 app.add_typer(credit_app, name="credit")
+app.add_typer(merchants_app, name="merchants")
+app.add_typer(payments_app, name="payments")
 app.add_typer(reconcile_app, name="reconcile")
 app.add_typer(mall_app, name="mall")
 app.command("serve")(serve)

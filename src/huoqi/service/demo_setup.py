@@ -114,3 +114,31 @@ def prepare_fresh_platform(engine: Engine, clock: Callable[[], datetime]) -> Non
     for code, name, manager, carry, _base in FUNDS:
         desk.add_fund(code=code, name=name, manager=manager, carry=Carry(carry))
     desk.fund_advance_pool(1_000_000_000, key="setup:advance-pool")
+
+
+MALL_NAME = "Huoqi Mall"
+
+
+def seed_demo_merchant(
+    engine: Engine, clock: Callable[[], datetime], *, callback_url: str
+) -> tuple[str, str]:
+    """The demo Mall as an approved merchant (again: harmless); returns its id and secret."""
+    from huoqi.payments import merchants
+    from huoqi.payments import service as payments
+
+    def work(connection: Connection) -> tuple[str, str]:
+        existing = [m for m in merchants.list_merchants(connection) if m.name == MALL_NAME]
+        if existing:
+            merchant = existing[0]
+        else:
+            applied = merchants.apply(
+                connection, name=MALL_NAME, callback_url=callback_url, owner_user_id=None,
+                now=clock(),
+            )  # fmt: skip
+            merchant, _ = payments.decide_merchant(
+                connection, applied.code, approve=True, fee_rate_bp=None, actor=SETUP,
+                now=clock(),
+            )  # fmt: skip
+        return merchant.code, merchants.secret_of(merchant)
+
+    return run_in_write_transaction(engine, work)

@@ -30,6 +30,7 @@ from huoqi.web.pages import (
     page_principal,
     percent,
     render,
+    safe_next,
     start_session,
     translator,
 )
@@ -60,8 +61,8 @@ def _amount(text: str) -> AmountIn:
 
 
 @router.get("/sign-in")
-def sign_in_page(request: Request, expired: int = 0) -> Response:
-    return render(request, "app/sign_in.html", {"expired": bool(expired)})
+def sign_in_page(request: Request, expired: int = 0, next: str = "") -> Response:
+    return render(request, "app/sign_in.html", {"expired": bool(expired), "next": safe_next(next)})
 
 
 @router.post("/sign-in")
@@ -80,10 +81,12 @@ async def sign_in(request: Request) -> Response:
         return render(
             request,
             "app/sign_in.html",
-            {"error": error_text(t, error), "phone": form.get("phone", "")},
+            {"error": error_text(t, error), "phone": form.get("phone", ""),
+             "next": safe_next(form.get("next", ""))},
             status=error.status,
-        )
-    response = RedirectResponse(_home_for(new.principal), status_code=303)
+        )  # fmt: skip
+    back = safe_next(form.get("next", "")) if new.principal.user.role == "customer" else ""
+    response = RedirectResponse(back or _home_for(new.principal), status_code=303)
     start_session(request, response, new.token, new.expires_at)
     return response
 
