@@ -9,3 +9,5 @@ credit_app = typer.Typer(
 )
 
 from huoqi.credit import cli_data  # noqa: E402, F401  (registers the data commands)
+
+from huoqi.credit import cli_models as cli_models  # noqa: E402  (registers the model commands)
