@@ -16,6 +16,8 @@ entry key                           reference on the statement
 ``payment:<order no>:card``         the card payment's ``bank_reference``
 ``refund:<merchant>:<number>``      the refund's ``refund_no``
 ``settlement:<merchant>:<day>``     ``ST`` and the settlement id
+``payment:<order no>:cash``         none: a payment from the balance is internal (the
+                                    advance pool pays it), never on the statement
 anything else                       the entry key itself
 ==================================  =====================================================
 
@@ -80,6 +82,14 @@ def local_day(at: datetime | str) -> date:
     return moment.astimezone(SHANGHAI).date()
 
 
+def is_internal(key: str) -> bool:
+    """Entries that move cash between the platform's own accounts and never cross the
+    bank's books: a payment from the balance (``payment:<order no>:cash``) takes the
+    merchant's cash from the advance pool through ``platform:bank`` in one entry."""
+    parts = key.split(":")
+    return len(parts) == 3 and parts[0] == "payment" and parts[2] == "cash"
+
+
 def bank_items(
     connection: Connection, day: date, *, earliest: date | None = None,
     references: Collection[str] = (),
@@ -102,6 +112,7 @@ def bank_items(
     raw = [
         (str(key), local_day(created), "in" if amount > 0 else "out", abs(int(amount)))
         for amount, key, created in rows
+        if not is_internal(str(key))
     ]
     named = _bank_references(connection, raw)
     wanted = set(references)
