@@ -81,6 +81,17 @@ ACCESS: dict[tuple[str, str], Audience] = {
     ("GET", "/api/v1/ops/notifications"): A.STAFF,
     ("POST", "/api/v1/ops/notifications/{event_id}/resend"): A.OPERATOR,
     ("POST", "/api/v1/ops/settlements/{business_date}"): A.OPERATOR,
+    ("GET", "/api/v1/credit/consents"): A.CUSTOMER,
+    ("POST", "/api/v1/credit/consents"): A.CUSTOMER,
+    ("DELETE", "/api/v1/credit/consents/{purpose}"): A.CUSTOMER,
+    ("POST", "/api/v1/credit/events"): A.CUSTOMER,
+    ("POST", "/api/v1/credit/score"): A.CUSTOMER,
+    ("GET", "/api/v1/credit/decisions"): A.CUSTOMER,
+    ("POST", "/api/v1/credit/decisions/{decision_id}/review"): A.CUSTOMER,
+    ("GET", "/api/v1/ops/credit/models"): A.STAFF,
+    ("PUT", "/api/v1/ops/credit/models/{version}/status"): A.OPERATOR,
+    ("GET", "/api/v1/ops/credit/reviews"): A.STAFF,
+    ("POST", "/api/v1/ops/credit/reviews/{review_id}"): A.OPERATOR,
 }
 # Outside /api/ the web app's HTML pages live; they have tests of their own.
 OPERATIONS = {"/openapi.json", "/docs/oauth2-redirect", "/healthz", "/readyz", "/metrics"}
@@ -103,6 +114,13 @@ def api_routes(api: Api) -> set[tuple[str, str]]:
 Sample = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
 CSV = "date,income_per_10k\n2025-06-05,0.6512\n"
 ORDER_NO = "HQ250605" + "0" * 12
+CREDIT_EVENT = {
+    "kind": "app_session",
+    "event_id": "access-1",
+    "at": "2025-06-05T01:00:00Z",
+    "app_category": "tools",
+    "minutes": 3,
+}
 
 
 def _key(name: str) -> dict[str, str]:
@@ -237,6 +255,35 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/api/v1/ops/settlements/{business_date}"): lambda ids: (
         "/api/v1/ops/settlements/2025-06-04",
         {},
+    ),
+    ("GET", "/api/v1/credit/consents"): lambda ids: ("/api/v1/credit/consents", {}),
+    ("POST", "/api/v1/credit/consents"): lambda ids: (
+        "/api/v1/credit/consents",
+        {"json": {"purpose": "location", "policy_version": 1}},
+    ),
+    ("DELETE", "/api/v1/credit/consents/{purpose}"): lambda ids: (
+        "/api/v1/credit/consents/location",
+        {},
+    ),
+    ("POST", "/api/v1/credit/events"): lambda ids: (
+        "/api/v1/credit/events",
+        {"json": {"events": [CREDIT_EVENT]}},
+    ),
+    ("POST", "/api/v1/credit/score"): lambda ids: ("/api/v1/credit/score", {}),
+    ("GET", "/api/v1/credit/decisions"): lambda ids: ("/api/v1/credit/decisions", {}),
+    ("POST", "/api/v1/credit/decisions/{decision_id}/review"): lambda ids: (
+        "/api/v1/credit/decisions/1/review",
+        {"json": {"reason": "please look again"}},
+    ),
+    ("GET", "/api/v1/ops/credit/models"): lambda ids: ("/api/v1/ops/credit/models", {}),
+    ("PUT", "/api/v1/ops/credit/models/{version}/status"): lambda ids: (
+        "/api/v1/ops/credit/models/scorecard-1/status",
+        {"json": {"status": "retired"}},
+    ),
+    ("GET", "/api/v1/ops/credit/reviews"): lambda ids: ("/api/v1/ops/credit/reviews", {}),
+    ("POST", "/api/v1/ops/credit/reviews/{review_id}"): lambda ids: (
+        "/api/v1/ops/credit/reviews/1",
+        {"json": {"changed": False, "outcome": "the score stands"}},
     ),
 }
 

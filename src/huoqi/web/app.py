@@ -25,6 +25,7 @@ from huoqi.ledger.service import utc_now
 from huoqi.payments.notify import Notifier
 from huoqi.web import (
     api_account,
+    api_credit,
     api_funds,
     api_gateway,
     api_identity,
@@ -123,7 +124,7 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
     problems.document(app)
     for router in (
         api_identity.router, api_account.router, api_funds.router, api_ops.router,
-        api_reconcile.router, api_gateway.router, api_payments.router,
+        api_reconcile.router, api_gateway.router, api_payments.router, api_credit.router,
     ):  # fmt: skip
         app.include_router(router)
     _operations(app, engine, metrics)
