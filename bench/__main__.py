@@ -9,7 +9,15 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHMARKS = ("ledger", "ledger_growth", "eod", "eod_floor", "fund_kernel", "http")
+BENCHMARKS = (
+    "ledger",
+    "ledger_growth",
+    "eod",
+    "eod_floor",
+    "fund_kernel",
+    "http",
+    "credit_features",
+)
 MODULES = {"http": "http_load"}  # names whose module is called otherwise
 
 
