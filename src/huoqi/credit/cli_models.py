@@ -15,9 +15,10 @@ from typing import Annotated
 import typer
 
 from huoqi.credit.cli import credit_app
-from huoqi.credit.model_data import read_csv
-from huoqi.credit.models import cross_validate, fit_model, load_model
 from huoqi.errors import InvalidInput
+
+# The model libraries (optbinning, scikit-learn, LightGBM, pandas) load inside the commands:
+# importing them here would slow every other `huoqi` command by seconds.
 
 CsvOption = Annotated[Path, typer.Option("--csv", help="CSV file with a header line.")]
 TargetOption = Annotated[str, typer.Option("--target", help="Column holding the outcome.")]
@@ -37,6 +38,9 @@ def cv(
     seed: SeedOption = 1,
 ) -> None:
     """Stratified k-fold evaluation; one JSON line (auc_mean, auc_std, ks, gini, n, bad_rate…)."""
+    from huoqi.credit.model_data import read_csv
+    from huoqi.credit.models import cross_validate
+
     frame = read_csv(csv)
     result = cross_validate(frame, target=target, bad=bad, kind=model, folds=folds, seed=seed)
     typer.echo(json.dumps(result, ensure_ascii=False))
@@ -53,6 +57,9 @@ def train(
     seed: SeedOption = 1,
 ) -> None:
     """Train on the whole file and save the model (artefacts + metadata.json) into OUT."""
+    from huoqi.credit.model_data import read_csv
+    from huoqi.credit.models import fit_model
+
     frame = read_csv(csv)
     trained = fit_model(frame, target=target, bad=bad, kind=model, seed=seed)
     trained.save(out)
@@ -69,6 +76,9 @@ def score(
     ] = None,
 ) -> None:
     """Score every row: CSV on stdout with row, score, band, p_bad, reason_1…reason_4."""
+    from huoqi.credit.model_data import read_csv
+    from huoqi.credit.models import load_model
+
     trained = load_model(model)
     frame = read_csv(csv)
     scored = trained.score(frame)
