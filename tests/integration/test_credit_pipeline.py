@@ -4,12 +4,16 @@ AUC beside the generator's ceiling, through the command line."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from huoqi.cli import app
-from huoqi.credit.models import load_model
+from huoqi.credit.models import fit_model, load_model
 
 
 def test_the_pipeline_prints_out_of_time_auc_beside_the_ceiling(tmp_path: Path) -> None:
@@ -50,3 +54,33 @@ def test_bad_arguments_are_refused_with_exit_2(tmp_path: Path) -> None:
     assert answer.exit_code == 2
     answer = CliRunner().invoke(app, ["credit", "pipeline", "--users", "50", "--test-cohorts", "9"])
     assert answer.exit_code == 2
+
+
+def test_a_trained_model_is_registered_from_the_command_line(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    from huoqi.credit.service import registry
+    from huoqi.db.engine import make_engine
+
+    def huoqi(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "HUOQI_DATABASE_URL": sqlite_url}
+        command = [sys.executable, "-m", "huoqi", "credit", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+
+    csv = tmp_path / "f.csv"
+    made = CliRunner().invoke(app, ["credit", "simulate", "--users", "800", "--csv", str(csv)])
+    assert made.exit_code == 0
+    fit_model(pd.read_csv(csv), target="bad", bad=1, kind="gbm").save(tmp_path / "m")
+    answer = huoqi("register", "--model", str(tmp_path / "m"), "--status", "champion")
+    assert answer.returncode == 0, answer.stderr
+    version = json.loads(answer.stdout)["version"]
+    again = huoqi("register", "--model", str(tmp_path / "m"))
+    assert again.returncode == 2 and "error[conflict]" in again.stderr
+    assert "registered already" in again.stderr
+    missing = huoqi("register", "--model", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "error[" in missing.stderr
+    engine = make_engine(sqlite_url)
+    with engine.connect() as connection:
+        [entry] = registry(connection)
+    engine.dispose()
+    assert (entry["version"], entry["status"], entry["kind"]) == (version, "champion", "gbm")

@@ -172,3 +172,26 @@ def new_key_command() -> None:
     from huoqi.credit.crypto import new_key
 
     typer.echo(new_key())
+
+
+@credit_app.command("register")
+def register_command(
+    model: Annotated[Path, typer.Option(help="A directory written by train or pipeline --out.")],
+    status: Annotated[str, typer.Option(help="champion, challenger or retired.")] = "challenger",
+) -> None:
+    """Enter a saved model in the registry of the configured database."""
+    from huoqi.credit.models import load_model
+    from huoqi.credit.service import register_model
+    from huoqi.db.engine import make_engine, write_transaction
+    from huoqi.ledger.service import utc_now
+
+    loaded = load_model(model)
+    engine = make_engine()
+    try:
+        with write_transaction(engine) as connection:
+            version = register_model(
+                connection, loaded, artefacts=model, status=status, now=utc_now()
+            )
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps({"version": version, "kind": loaded.kind, "status": status}))
