@@ -275,7 +275,7 @@ def test_settlement_pays_the_day_net_of_fees_once(engine: Engine) -> None:
         s.pay("ann", s.order(f"D-{n}", fen).order_no)
     s.refund("D-0", "DR-0", 2_500)
     day = date(2026, 11, 4)
-    with pytest.raises(ValueError, match="not ended"):
+    with pytest.raises(settlement.DayNotOver, match="not ended"):
         s.write(lambda c: settlement.settle(c, s.merchant, day, now=s.now))
     s.story.clock.now = at(5, 2)
     made = s.write(lambda c: settlement.settle(c, s.merchant, day, now=s.now))

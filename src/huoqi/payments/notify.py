@@ -37,7 +37,7 @@ def first_retry() -> timedelta:
 
 
 def signed_notification(
-    secret: str, notification: Notification, *, timestamp: int
+    merchant: str, secret: str, notification: Notification, *, timestamp: int
 ) -> dict[str, str]:
     """The headers of a notification POST (the body is ``notification.body``, as stored)."""
     url = urlsplit(notification.url)
@@ -48,6 +48,7 @@ def signed_notification(
     return {
         "Content-Type": "application/json",
         "Huoqi-Event-Id": notification.event_id,
+        "Huoqi-Merchant": merchant,
         "Huoqi-Timestamp": str(timestamp),
         "Huoqi-Nonce": notification.event_id,
         "Huoqi-Signature": signature,
@@ -117,17 +118,21 @@ class Notifier:
         forget_old_nonces(connection, now=now)
 
     @staticmethod
-    def _secrets_for(due: list[Notification]) -> Callable[[Connection], dict[int, str]]:
-        def read(connection: Connection) -> dict[int, str]:
-            return {
-                merchant_id: merchants.secret_of(merchants.merchant_by_id(connection, merchant_id))
-                for merchant_id in {n.merchant_id for n in due}
-            }
+    def _secrets_for(
+        due: list[Notification],
+    ) -> Callable[[Connection], dict[int, tuple[str, str]]]:
+        def read(connection: Connection) -> dict[int, tuple[str, str]]:
+            found = {}
+            for merchant_id in {n.merchant_id for n in due}:
+                merchant = merchants.merchant_by_id(connection, merchant_id)
+                found[merchant_id] = (merchant.code, merchants.secret_of(merchant))
+            return found
 
         return read
 
-    def _send(self, notification: Notification, secret: str) -> None:
-        headers = signed_notification(secret, notification, timestamp=int(time.time()))
+    def _send(self, notification: Notification, credentials: tuple[str, str]) -> None:
+        code, secret = credentials
+        headers = signed_notification(code, secret, notification, timestamp=int(time.time()))
         try:
             answer = self._client.post(notification.url, content=notification.body,
                                        headers=headers)  # fmt: skip

@@ -100,7 +100,7 @@ _DUE = (
 _CLAIM = (
     update(merchant_notifications)
     .where(
-        merchant_notifications.c.id == bindparam("id"),
+        merchant_notifications.c.id == bindparam("row_id"),
         merchant_notifications.c.status == "pending",
         or_(
             merchant_notifications.c.lease_until.is_(None),
@@ -116,7 +116,7 @@ def claim_due(connection: Connection, *, now: datetime, limit: int = 50) -> list
     ids = list(connection.execute(_DUE, {"now": now, "limit": limit}).scalars())
     claimed = [
         row_id for row_id in ids
-        if connection.execute(_CLAIM, {"id": row_id, "now": now, "until": now + LEASE}).rowcount
+        if connection.execute(_CLAIM, {"row_id": row_id, "now": now, "until": now + LEASE}).rowcount
     ]  # fmt: skip
     if not claimed:
         return []

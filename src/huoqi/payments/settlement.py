@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from huoqi.errors import RuleViolation
 from huoqi.fund import registry
 from huoqi.fund.calendar import SHANGHAI
 from huoqi.ledger.domain import EntryRequest, Posting
@@ -28,6 +29,11 @@ from huoqi.payments.orders import PaymentOrder, order_from_row
 from huoqi.payments.payloads import moment
 from huoqi.payments.refunds_model import Refund, refund_from_row
 from huoqi.payments.tables import merchant_settlements, payment_orders, payment_refunds
+
+
+class DayNotOver(RuleViolation):
+    code = "day_not_over"
+    title = "Business day not over"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +106,7 @@ def settle(
 ) -> Settlement | None:
     """Settle ``merchant``'s business day ``day``; None when there is nothing to pay."""
     if now < end_of_day(day):
-        raise ValueError(f"business day {day} has not ended yet")
+        raise DayNotOver(f"business day {day} has not ended yet; settle it from the next day")
     done = find_settlement(connection, merchant.id, day)
     if done is not None:
         return done

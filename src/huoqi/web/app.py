@@ -8,6 +8,8 @@ business rules.
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -109,7 +111,14 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
 
         prepare_fresh_platform(engine, clock)
         seed_demo_logins(engine, clock)
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if services.notifier is not None:
+            services.notifier.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Huoqi",
         version=__version__,
         description=DESCRIPTION,
