@@ -208,10 +208,10 @@ def _by_reference(
         lines_by_ref[line.reference].append(line)
     for item in items:
         items_by_ref[item.reference].append(item)
-    shared = sorted(set(lines_by_ref) & set(items_by_ref) - {""})
+    shared = set(lines_by_ref) & set(items_by_ref) - {""}
     rest_lines = [line for line in lines if line.reference not in shared]
     rest_items = [item for item in items if item.reference not in shared]
-    for reference in shared:
+    for reference in sorted(shared):
         left, right = _pair_exactly(lines_by_ref[reference], items_by_ref[reference], groups)
         if left and right:
             groups.append(_reference_group(tuple(left), tuple(right)))
@@ -312,8 +312,28 @@ def _subsets(
 
 
 def _first_subset(candidates: list[Any], total: int) -> tuple[Any, ...] | None:
-    for size in range(2, min(MAX_GROUP, len(candidates)) + 1):
-        for subset in combinations(candidates, size):
-            if sum(part.amount for part in subset) == total:
-                return subset
-    return None
+    """The first 2 to `MAX_GROUP` candidates (sorted by amount, largest first) that add up
+    to ``total``, by a depth-first search that stops a branch once even its largest
+    remaining candidates cannot reach the total."""
+    amounts = [part.amount for part in candidates]
+
+    def search(start: int, left: int, chosen: tuple[int, ...]) -> tuple[int, ...] | None:
+        slots = MAX_GROUP - len(chosen)
+        for index in range(start, len(amounts)):
+            amount = amounts[index]
+            if amount > left:
+                continue
+            if sum(amounts[index : index + slots]) < left:
+                return None  # the rest are smaller still
+            if amount == left:
+                if chosen:
+                    return (*chosen, index)
+                continue
+            if slots > 1:
+                found = search(index + 1, left - amount, (*chosen, index))
+                if found is not None:
+                    return found
+        return None
+
+    found = search(0, total, ())
+    return None if found is None else tuple(candidates[index] for index in found)
