@@ -42,9 +42,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _ready(url: str) -> bool:
+def _ready(url: str, probe: str = "/readyz") -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=1) as answer:  # noqa: S310
+        with urllib.request.urlopen(f"{url}{probe}", timeout=1) as answer:  # noqa: S310
             return bool(answer.status == 200)
     except (urllib.error.URLError, OSError):
         return False
@@ -86,6 +86,46 @@ def start_server(
         time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"the server did not become ready: {log.read_text()[-2000:]}")
+
+
+def start_mall(
+    folder: Path, *, huoqi_url: str, merchant_id: str, secret: str
+) -> tuple[LiveServer, subprocess.Popen[bytes]]:
+    """The demo Mall (``python -m huoqi.mall``) on a free port, its database in ``folder``,
+    paying through the Huoqi at ``huoqi_url`` as ``merchant_id``."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    database = folder / "mall.db"
+    env = {
+        **os.environ,
+        "MALL_HUOQI_URL": huoqi_url,
+        "MALL_MERCHANT_ID": merchant_id,
+        "MALL_SECRET": secret,
+        "MALL_PUBLIC_URL": url,
+        "MALL_DATABASE": str(database),
+    }
+    log = folder / "mall.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "huoqi.mall", "--port", str(port)],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    return _wait_ready(LiveServer(url, f"sqlite:///{database}", log), process, "/healthz")
+
+
+def _wait_ready(
+    server: LiveServer, process: subprocess.Popen[bytes], probe: str
+) -> tuple[LiveServer, subprocess.Popen[bytes]]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {server.log.read_text()[-2000:]}")
+        if _ready(server.url, probe):
+            return server, process
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"the server did not become ready: {server.log.read_text()[-2000:]}")
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
