@@ -62,6 +62,7 @@ BANK = "value_date,direction,amount,reference,memo\n"
         (BANK + "2026-11-02,CR,1.00,R,x\n\n2026-11-02,DR,1.00,R,x,y\n", "line 4: expected 5"),
         (BANK + "02/11/2026,CR,1.00,R,\n", "line 2: '02/11/2026' is not a date"),
         (BANK + "2026-11-02,CR,1.00," + "R" * 65 + ",\n", "line 2: reference"),
+        (BANK + '2026-11-02,CR,1.00,R,"' + "x" * 200_000 + '"\n', "not readable CSV"),
     ],
 )
 def test_a_bad_line_refuses_the_file_and_names_the_line(text: str, message: str) -> None:

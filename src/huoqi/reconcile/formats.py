@@ -62,12 +62,19 @@ def parse(source: Source, data: bytes) -> list[Line]:
         raise InvalidReconciliationFile(
             f"the file is not UTF-8 text (byte {error.start} cannot be read)"
         ) from None
+    try:
+        return _read_lines(source, text)
+    except csv.Error as error:  # a field beyond the csv module's size limit, say
+        raise InvalidReconciliationFile(f"the file is not readable CSV: {error}") from None
+
+
+def _read_lines(source: Source, text: str) -> list[Line]:
     header = BANK_HEADER if source is Source.BANK else FUND_HEADER
     reader = csv.reader(io.StringIO(text, newline=""))
     first = next(reader, None)
     if first is None or [cell.strip().lower() for cell in first] != list(header):
         raise InvalidReconciliationFile(
-            f"line 1: the header must be {','.join(header)}, not {','.join(first or [])!r}"
+            f"line 1: the header must be {','.join(header)}, not {','.join(first or [])[:80]!r}"
         )
     read_line = _bank_line if source is Source.BANK else _fund_line
     lines: list[Line] = []
