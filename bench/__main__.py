@@ -17,6 +17,7 @@ BENCHMARKS = (
     "fund_kernel",
     "http",
     "credit_features",
+    "credit_scoring",
 )
 MODULES = {"http": "http_load"}  # names whose module is called otherwise
 
