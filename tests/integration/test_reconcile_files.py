@@ -200,3 +200,18 @@ def test_an_unknown_source_or_run_is_refused(sqlite_engine: Engine) -> None:
         service.import_file(sqlite_engine, "cash", file_name="x", data=b"", now=at(5))
     with pytest.raises(service.UnknownRun):
         service.get_run(sqlite_engine, 999)
+
+
+def test_odd_names_and_far_dates_are_handled_on_either_database(engine: Engine) -> None:
+    a_day_of_business(engine)
+    text = (
+        "value_date,direction,amount,reference,memo\n"
+        "0001-01-01,CR,1.00,OLD,nul\x00in memo\n"
+        "9999-12-31,DR,2.00,NEW,\n"
+        "9999-12-31,DR,3.00,,\n"
+    )
+    run = service.import_file(
+        engine, "bank", file_name="odd\x00name\n.csv", data=text.encode(), now=at(5)
+    )
+    assert run.file_name == "oddname.csv" and run.business_date == date(9999, 12, 31)
+    assert outcomes(run) == {"missing_in_huoqi": 3}

@@ -52,6 +52,7 @@ from huoqi.reconcile.matching import Item
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BANK_ACCOUNT = "platform:bank"
+LEDGER_EPOCH = date(1970, 1, 2)  # no entry is older
 FUND_REFERENCE = re.compile(r"^FO([0-9]{1,18})$")
 #: Statuses of orders the fund company confirms; awaiting payment and failed ones never reach it.
 CONFIRMABLE = ("requested", "confirmed", "paid")
@@ -101,7 +102,8 @@ def bank_items(
     ).scalar_one_or_none()
     if head is None:
         return []
-    start = min(day, earliest or day) - timedelta(days=1)  # a day's slack for clock skew
+    first = max(min(day, earliest or day), LEDGER_EPOCH)  # a file may name any date
+    start = first - timedelta(days=1)  # a day's slack for clock skew
     since = datetime.combine(start, time(), SHANGHAI)
     rows = connection.execute(
         _BANK_CHAIN.bindparams(

@@ -98,7 +98,8 @@ def prepare(
     """Read and match a file (in a read transaction); a bad file raises, nothing is written."""
     source = _source(source)
     day, _lines, report = match_file(connection, source, data, business_date=business_date)
-    name = file_name.strip()[:MAX_FILE_NAME] or "upload.csv"
+    printable = "".join(ch for ch in file_name if ch.isprintable())
+    name = printable.strip()[:MAX_FILE_NAME] or "upload.csv"
     return Prepared(source, name, hashlib.sha256(data).digest(), day, report)
 
 
