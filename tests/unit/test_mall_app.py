@@ -359,3 +359,28 @@ def test_settings_need_the_merchant_credentials() -> None:
         "http://127.0.0.1:8001",
     )
     assert settings.notify_url == "http://127.0.0.1:8001/notify"
+
+
+def test_an_unknown_order_is_a_404_page(mall: TestClient) -> None:
+    answer = mall.get("/orders/MALL-000000-00000000")
+    assert answer.status_code == 404
+    assert "There is no such page." in answer.text
+
+
+def test_the_order_page_shows_the_shops_copy_when_huoqi_is_down(
+    mall: TestClient, huoqi: FakeHuoqi
+) -> None:
+    number, _ = checkout(mall, {"K08": 1})
+    number = number_of(huoqi, number)
+    huoqi.down = True
+    page = mall.get(f"/orders/{number}")
+    assert page.status_code == 200
+    assert "Huoqi cannot be reached right now" in page.text
+    assert 'data-test="order-amount">¥169.00' in page.text
+
+
+def test_the_language_switch_is_a_cookie(mall: TestClient) -> None:
+    mall.get("/lang/zh", headers={"Referer": "/cart"}, follow_redirects=False)
+    assert mall.cookies["lang"] == "zh"
+    assert "购物车" in mall.get("/cart").text
+    assert mall.get("/lang/fr", follow_redirects=False).status_code == 404

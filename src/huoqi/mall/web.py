@@ -11,9 +11,10 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -29,6 +30,7 @@ from huoqi.money import format_amount
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 CART_COOKIE = "mall_cart"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 CSRF_COOKIE = "mall_csrf"
 
 
@@ -53,6 +55,12 @@ def services(request: Request) -> Services:
 
 def cny(fen: int) -> str:
     return format_amount(fen, grouped=True)
+
+
+def shanghai(value: datetime, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment as people in the shop's time zone read it (stored times are UTC)."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(SHANGHAI).strftime(pattern)
 
 
 def texts_of(request: Request) -> Texts:
@@ -87,6 +95,7 @@ def render(
         "lang": texts.language,
         "csrf": csrf,
         "cny": cny,
+        "shanghai": shanghai,
         "cart_count": sum(cart_of(request).values()),
         "path": request.url.path,
         "by_sku": catalog.BY_SKU,
