@@ -4,9 +4,12 @@ the retention period; every read of raw data logged. Real SQLite (and PostgreSQL
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import count
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from huoqi.audit.log import Actor
@@ -20,6 +23,7 @@ from huoqi.identity import service as identity
 T0 = datetime(2025, 6, 5, 2, 0, tzinfo=UTC)
 KEY = parse_key(new_key())
 ME = Actor(None, "customer")
+SENT = count()  # event ids never repeat across examples
 
 
 def _user(engine: Engine, phone: str = "13600000001") -> int:
@@ -175,3 +179,74 @@ def test_every_read_of_raw_data_is_logged(engine: Engine) -> None:
         (77, str(user), "review 5", 1),
     ]
     assert logged[0].address == "10.0.0.9"
+
+
+def test_the_period_runs_from_the_last_revocation(engine: Engine) -> None:
+    user = _user(engine)
+    _grant(engine, user, *consent.PURPOSES)
+    _ingest(engine, user, _batch("a"))
+    _revoke(engine, user, "location", T0)
+    _grant(engine, user, "location", now=T0 + timedelta(days=2))
+    _revoke(engine, user, "location", T0 + timedelta(days=20))
+    with write_transaction(engine) as connection:
+        assert retention.delete_expired(connection, now=T0 + timedelta(days=49)) == []
+    assert _stored(engine, user)["location"] == 1
+    with write_transaction(engine) as connection:
+        done = retention.delete_expired(connection, now=T0 + timedelta(days=50))
+    assert [(d.purpose, d.events_deleted) for d in done] == [("location", 1)]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["grant", "revoke", "send"]), st.sampled_from(consent.PURPOSES)),
+        max_size=12,
+    )
+)
+def test_collection_follows_consent_whatever_the_order(
+    sqlite_engine: Engine, steps: list[tuple[str, str]]
+) -> None:
+    """A model of the granted set: a batch is taken exactly when its kinds' consents are all
+    granted at that moment, and stores nothing otherwise."""
+    with write_transaction(sqlite_engine) as connection:
+        user = identity.find_user_by_phone(connection, "8613600000009")
+        assert user is not None
+        for state in consent.states(connection, user.id):
+            if state.granted:
+                consent.revoke(connection, user.id, state.purpose, now=T0, actor=ME)
+    granted: set[str] = set()
+    kind_of = {"credit_assessment": "device", "location": "location",
+               "app_usage": "app_session", "financial_data": "purchase"}  # fmt: skip
+    for step, purpose in steps:
+        if step == "grant":
+            _grant(sqlite_engine, user.id, purpose)
+            granted.add(purpose)
+        elif step == "revoke" and purpose in granted:
+            _revoke(sqlite_engine, user.id, purpose, T0)
+            granted.discard(purpose)
+        elif step == "send":
+            [event] = [e for e in _batch(f"p{next(SENT)}") if e.kind == kind_of[purpose]]
+            before = sum(_stored(sqlite_engine, user.id).values())
+            allowed = consent.REQUIRED[event.kind] <= granted
+            if allowed:
+                assert _ingest(sqlite_engine, user.id, [event]).accepted == 1
+            else:
+                with pytest.raises(consent.ConsentRequired):
+                    _ingest(sqlite_engine, user.id, [event])
+            assert sum(_stored(sqlite_engine, user.id).values()) == before + allowed
+
+
+@pytest.fixture(scope="module")
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from huoqi.db.engine import make_engine
+    from huoqi.db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('consent')}/huoqi.db"
+    upgrade(url)
+    engine = make_engine(url)
+    with write_transaction(engine) as connection:
+        identity.sign_up(connection, phone="13600000009", password="a good long password 7", now=T0)
+    yield engine
+    engine.dispose()

@@ -5,19 +5,20 @@ under the purpose is kept for `RETENTION` (default 30 days, for disputes and for
 to change their mind) and then deleted by `delete_expired`, which the operators run daily
 (``huoqi credit retention``). Revoking ``credit_assessment`` withdraws the purpose every
 collection serves, so it deletes all of the user's raw events; revoking a sensitive purpose
-deletes the events collected under that purpose. A purpose granted again before the period
-ends keeps its data. Each deletion stamps the consent row and writes an audit row.
+deletes the events collected under that purpose. A purpose granted again keeps its data:
+only the newest grant of a purpose governs, so revoked, granted and revoked again waits for
+the full period after the last revocation. Each deletion stamps the consent row and writes an audit row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
 from huoqi.audit.log import Actor, record
-from huoqi.credit.consent import granted_purposes
 from huoqi.credit.tables import credit_consents, credit_raw_events
 
 RETENTION = timedelta(days=30)
@@ -37,6 +38,19 @@ def due(revoked_at: datetime, now: datetime, retention: timedelta = RETENTION) -
     return revoked_at + retention <= now
 
 
+def _superseded(connection: Connection, row: Any) -> bool:
+    newer = connection.execute(
+        select(credit_consents.c.id)
+        .where(
+            credit_consents.c.user_id == row.user_id,
+            credit_consents.c.purpose == row.purpose,
+            credit_consents.c.id > row.id,
+        )
+        .limit(1)
+    ).first()
+    return newer is not None
+
+
 def delete_expired(
     connection: Connection, *, now: datetime, retention: timedelta = RETENTION
 ) -> list[Deletion]:
@@ -51,8 +65,8 @@ def delete_expired(
         revoked_at = row.revoked_at if row.revoked_at.tzinfo else row.revoked_at.replace(tzinfo=UTC)
         if not due(revoked_at, now, retention):
             continue
-        if row.purpose in granted_purposes(connection, row.user_id):
-            continue  # granted again: the data is collected under the new grant
+        if _superseded(connection, row):
+            continue  # granted again since: the newest grant (and its revocation) governs
         query = delete(credit_raw_events).where(credit_raw_events.c.user_id == row.user_id)
         if row.purpose != "credit_assessment":
             query = query.where(credit_raw_events.c.purpose == row.purpose)
