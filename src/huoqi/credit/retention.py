@@ -7,7 +7,8 @@ to change their mind) and then deleted by `delete_expired`, which the operators 
 collection serves, so it deletes all of the user's raw events; revoking a sensitive purpose
 deletes the events collected under that purpose. A purpose granted again keeps its data:
 only the newest grant of a purpose governs, so revoked, granted and revoked again waits for
-the full period after the last revocation. Each deletion stamps the consent row and writes an audit row.
+the full period after the last revocation. Each deletion stamps the consent row and writes
+an audit row.
 """
 
 from __future__ import annotations
