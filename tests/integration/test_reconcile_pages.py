@@ -63,7 +63,11 @@ def test_an_operator_imports_a_file_and_reads_its_report(client: TestClient) -> 
     assert 'data-test="differences"' in answer.text
     assert answer.text.count('data-outcome="duplicate"') == 1
     assert answer.text.count('data-outcome="missing_in_huoqi"') == 1
-    assert "HQ-not-ours" in answer.text and "a copy of line 2" in answer.text
+    assert (
+        "HQ-not-ours" in answer.text
+        and "a copy of line 2" in answer.text
+        and "line 3 · 2025-06-05" in answer.text
+    )
     listed = client.get("/console/reconciliation")
     assert "bank-0605.csv" in listed.text
 
