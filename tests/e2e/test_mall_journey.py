@@ -248,6 +248,21 @@ def test_shop_pay_with_balance_get_notified_and_refund_part(
     expect(keeper.get_by_test_id("notification-order.paid")).to_contain_text(out_trade_no)
     shot(keeper, "mall-admin-paid")
 
+    # --- a notification not signed by Huoqi is refused and changes nothing ----------------
+    forged = httpx.post(
+        f"{mall}/notify",
+        content=b'{"event_id":"EVFORGED000000000000000001","event":"refund.succeeded"}',
+        headers={
+            "Huoqi-Timestamp": str(int(time.time())),
+            "Huoqi-Nonce": "EVFORGED000000000000000001",
+            "Huoqi-Event-Id": "EVFORGED000000000000000001",
+            "Huoqi-Signature": "v1=" + "0" * 64,
+        },
+    )
+    assert forged.status_code == 401, forged.text
+    keeper.reload()
+    expect(keeper.locator("tr.notification")).to_have_count(1)
+
     # --- a partial refund from the shop admin: one tea back (68.00) ----------------------
     row.get_by_test_id("refund-amount").fill("68.00")
     row.get_by_test_id("refund").click()
