@@ -25,12 +25,18 @@ def test_the_pipeline_prints_out_of_time_auc_beside_the_ceiling(tmp_path: Path) 
     assert found["train_cohorts"] == [0, 1, 2, 3] and found["test_cohorts"] == [4, 5]
     assert 0.05 <= found["bad_rate"] <= 0.15
     ceiling = found["ceiling_auc_oot"]
+    assert 0 <= found["feature_psi_max"] < 0.10  # the story drifts the outcome, not the features
     assert 0.68 <= ceiling <= 0.85
     for kind in ("scorecard", "gbm"):
         model = found["models"][kind]
         # learnt something real, and no model beats the truth by more than sampling noise
         assert 0.62 <= model["auc_oot"] <= ceiling + 0.03, (kind, model, ceiling)
         assert model["score_psi_status"] in {"stable", "watch"}
+        bands = model["fairness_by_age_band"]
+        assert set(bands) == {"18-25", "26-35", "36-45", "46-60"}
+        assert max(band["disparate_impact"] for band in bands.values()) == 1.0
+        for band in bands.values():
+            assert band["flagged"] == (band["disparate_impact"] < 0.8)
         saved = load_model(tmp_path / kind)
         assert saved.metadata["kind"] == kind and "balance_mean_30" in saved.features
     assert "out-of-time AUC" in answer.stderr and "ceiling" in answer.stderr

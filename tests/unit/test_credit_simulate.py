@@ -49,6 +49,14 @@ def test_events_have_the_schema_and_lie_in_the_history_before_the_application() 
     assert per_kind.filter(pl.col("kind") == "repayment")["lateness"].all()
 
 
+def test_age_bands_cover_the_adults_and_older_people_are_a_little_more_settled() -> None:
+    users = _five_thousand().users
+    assert users["age"].min() >= 18 and users["age"].max() <= 60  # type: ignore[operator]
+    by_band = users.group_by("age_band").agg(pl.col("stability").mean()).sort("age_band")
+    assert by_band["age_band"].to_list() == ["18-25", "26-35", "36-45", "46-60"]
+    assert by_band["stability"][0] < by_band["stability"][-1]
+
+
 def test_later_cohorts_default_a_little_more_as_the_story_says() -> None:
     rates = _five_thousand().users.group_by("cohort").agg(pl.col("p_true").mean()).sort("cohort")
     assert rates["p_true"][-1] > rates["p_true"][0]

@@ -5,7 +5,8 @@ trained on every cohort but the last ``test_cohorts`` and evaluated on those lat
 as a lender would: trained on the past, judged on applicants it never saw. Beside each
 model's out-of-time AUC stands the generator's ceiling on the same applicants (the AUC of
 its own true default probability), the score's PSI between the training and the later
-applicants, and the time each step took.
+applicants, the PSI of every feature between the two, approval rate and AUC by age band with
+the disparate-impact ratio (flagged below 0.8), and the time each step took.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from huoqi.credit.simulate import Simulation, auc, simulate
 from huoqi.errors import InvalidInput
 
 TARGET = "bad"
+APPROVE = 600  # a score of "good" or better is approved, for the fairness report
 
 
 @dataclass
@@ -37,6 +39,7 @@ class PipelineResult:
     test_cohorts: list[int]
     bad_rate: float
     ceiling_auc: float  # on the out-of-time applicants
+    feature_psi: dict[str, float] = field(default_factory=dict)  # training vs out-of-time
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -49,15 +52,18 @@ class PipelineResult:
             "test_cohorts": self.test_cohorts,
             "bad_rate": round(self.bad_rate, 4),
             "ceiling_auc_oot": round(self.ceiling_auc, 4),
+            "feature_psi_max": max(self.feature_psi.values(), default=0.0),
+            "feature_psi_not_stable": {k: v for k, v in self.feature_psi.items() if v >= 0.10},
             "models": self.models,
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
         }
 
 
 def training_frame(simulation: Simulation, features: pl.DataFrame) -> pd.DataFrame:
-    """Features with the outcome (``bad`` 1/0) and the cohort, as the models take them."""
+    """Features with the outcome (``bad`` 1/0), the cohort and the age band (for fairness
+    reports only: never a model input)."""
     labelled = features.join(
-        simulation.users.select("user_id", "cohort", pl.col("bad").cast(pl.Int64)),
+        simulation.users.select("user_id", "cohort", "age_band", pl.col("bad").cast(pl.Int64)),
         on="user_id",
         maintain_order="left",
     )
@@ -74,7 +80,7 @@ def run_pipeline(
     out: Path | None = None,
     progress: Callable[[str], None] = lambda _step: None,
 ) -> PipelineResult:
-    from huoqi.credit.models import discrimination, fit_model, psi, psi_status
+    from huoqi.credit.models import discrimination, fairness, fit_model, psi, psi_status
 
     if not 1 <= test_cohorts < cohorts:
         raise InvalidInput(f"test cohorts must be 1 to {cohorts - 1}, not {test_cohorts}")
@@ -105,6 +111,7 @@ def run_pipeline(
         ceiling_auc=auc(later["bad"].to_numpy(), later["p_true"].to_numpy()),
         seconds=seconds,
     )
+    result.feature_psi = {name: round(psi(train[name], test[name]), 4) for name in NAMES}
     register_reasons()
     columns = [*NAMES, TARGET]
     for kind in kinds:
@@ -120,6 +127,8 @@ def run_pipeline(
         scores_test = model.score(test[list(NAMES)])["score"].to_numpy()
         drift = psi(scores_train, scores_test)
         found = discrimination(y_test, p_test)
+        judged = test[["age_band", TARGET]].assign(p_bad=p_test, approved=scores_test >= APPROVE)
+        groups = fairness(judged, "age_band")["groups"]
         result.models[kind] = {
             "auc_oot": round(found["auc"], 4),
             "ks_oot": round(found["ks"], 4),
@@ -129,6 +138,16 @@ def run_pipeline(
             "score_psi": round(drift, 4),
             "score_psi_status": psi_status(drift),
             "version": model.metadata.get("version"),
+            "fairness_by_age_band": {
+                row["group"]: {
+                    "n": row["n"],
+                    "approval_rate": round(row["approval_rate"], 4),
+                    "auc": None if row["auc"] is None else round(row["auc"], 4),
+                    "disparate_impact": round(row["disparate_impact"], 4),
+                    "flagged": row["flagged"],
+                }
+                for row in groups  # type: ignore[attr-defined]
+            },
         }
         if out is not None:
             model.save(out / kind)

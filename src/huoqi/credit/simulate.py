@@ -84,13 +84,16 @@ HIDDEN = 0.6  # sd of the part of the logit no phone sees
 BASE = -2.85
 DRIFT = 0.05  # per cohort: later cohorts default a little more (what out-of-time tests see)
 
+AGE_EDGES = (26, 36, 46)
+AGE_BANDS = ("18-25", "26-35", "36-45", "46-60")
+
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
 class Simulation:
-    users: pl.DataFrame  # user_id, cohort, as_of, bad, p_true, and the latent traits
+    users: pl.DataFrame  # user_id, cohort, as_of, bad, p_true, the latent traits, age, age_band
     events: pl.DataFrame  # EVENT_SCHEMA
     seed: int
 
@@ -150,6 +153,13 @@ def simulate(users: int, *, seed: int = 1, cohorts: int = 6) -> Simulation:
         _balances(rng, ids, as_of, traits),
         _repayments(rng, ids, as_of, traits),
     ]
+    # drawn last, so the rest of the data does not depend on it: older people are a little
+    # more settled (the fairness report has something to look at), age itself is no cause
+    age = 18 + 42 * _sigmoid(0.6 * traits["stability"] + rng.standard_normal(users))
+    table = table.with_columns(
+        age=pl.Series(age.astype(np.int32)),
+        age_band=pl.Series(np.asarray(AGE_BANDS)[np.searchsorted(AGE_EDGES, age, "right")]),
+    )
     return Simulation(table, pl.concat(parts, how="vertical"), seed)
 
 
