@@ -16,6 +16,7 @@ BENCHMARKS = (
     "eod_floor",
     "fund_kernel",
     "http",
+    "payments",
     "credit_features",
     "credit_scoring",
 )

@@ -57,7 +57,7 @@ def notification_from_row(row: Any) -> Notification:
 
 def retry_delay(attempts: int, *, first: timedelta = FIRST_RETRY) -> timedelta:
     """The wait after the ``attempts``-th failed attempt: doubling, at most one hour."""
-    wait: timedelta = first * (2 ** max(0, attempts - 1))
+    wait: timedelta = first * (2 ** min(max(0, attempts - 1), 20))  # 2**20 x: past any cap
     return min(wait, LONGEST_WAIT)
 
 

@@ -72,10 +72,11 @@ class Payer:
     fund: Fund
 
 
+_LIMIT = select(settings.c.value).where(settings.c.key == LIMIT_KEY)
+
+
 def daily_limit(connection: Connection) -> int:
-    value = connection.execute(
-        select(settings.c.value).where(settings.c.key == LIMIT_KEY)
-    ).scalar_one_or_none()
+    value = connection.execute(_LIMIT).scalar_one_or_none()
     return DEFAULT_DAILY_LIMIT if value is None else int(value)
 
 

@@ -9,7 +9,6 @@ transaction, each in a savepoint of its own so one refusal does not undo the oth
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, bindparam, delete, text
@@ -17,13 +16,14 @@ from sqlalchemy import Connection, Engine, bindparam, delete, text
 from huoqi.audit.log import Actor, record
 from huoqi.db.engine import write_transaction
 from huoqi.db.metadata import UtcDateTime
-from huoqi.errors import HuoqiError, InvalidInput
+from huoqi.errors import InvalidInput
 from huoqi.fund import registry
 from huoqi.identity.service import User
-from huoqi.payments import merchants, orders, paying, refunds
+from huoqi.payments import merchants, orders, paying, paying_bulk, refunds
 from huoqi.payments.merchants import Merchant
 from huoqi.payments.orders import PaymentOrder
 from huoqi.payments.paying import Payer
+from huoqi.payments.paying_bulk import Paid
 from huoqi.payments.refunds_model import Refund
 from huoqi.payments.signing import (
     WINDOW_SECONDS,
@@ -159,29 +159,10 @@ def refund(
     return made, new
 
 
-@dataclass(frozen=True, slots=True)
-class BulkOutcome:
-    order_no: str
-    order: PaymentOrder | None
-    error: HuoqiError | None
-
-
 def pay_many_with_balance(
     engine: Engine, payments: Sequence[tuple[str, Payer]], *, clock: Callable[[], datetime]
-) -> list[BulkOutcome]:
-    """Many payments from the balance in one transaction, each in its own savepoint."""
-    outcomes = []
+) -> list[Paid]:
+    """Many payments from the balance in one transaction (`paying_bulk`): booked together,
+    or, when any of them cannot be, one by one, each refusal undoing only itself."""
     with write_transaction(engine) as connection:
-        for order_no, payer in payments:
-            savepoint = connection.begin_nested()
-            try:
-                order = paying.pay_with_balance(
-                    connection, order_no=order_no, payer=payer, now=clock()
-                )
-            except HuoqiError as refused:
-                savepoint.rollback()
-                outcomes.append(BulkOutcome(order_no, None, refused))
-            else:
-                savepoint.commit()
-                outcomes.append(BulkOutcome(order_no, order, None))
-    return outcomes
+        return paying_bulk.pay_many_with_balance(connection, payments, now=clock())
