@@ -27,7 +27,7 @@ def _arrays(y_bad: object, p_bad: object) -> tuple[np.ndarray, np.ndarray]:
 def discrimination(y_bad: object, p_bad: object) -> dict[str, float]:
     """AUC, KS (largest gap between the bad and good cumulative shares) and Gini (2 AUC - 1)."""
     y, p = _arrays(y_bad, p_bad)
-    if y.min(initial=0) == y.max(initial=0):
+    if y.size == 0 or y.min() == y.max():
         raise InvalidInput("discrimination needs both good and bad outcomes")
     auc = float(roc_auc_score(y, p))
     false_positive, true_positive, _ = roc_curve(y, p)
