@@ -9,6 +9,8 @@ and speaks to Huoqi only through the signed merchant gateway (``/gateway/v1``, s
 - `gateway`: the signed HTTP client of the gateway, and the check of Huoqi's signature
   on the notifications it sends;
 - `store`: the shop's orders, refunds and received notifications in SQLite;
-- `app`: the pages (shop, cart, order, shop admin) and ``POST /notify``;
+- `app`: the FastAPI app and ``POST /notify``; `pages` (shop, cart, checkout, order) and
+  `admin` (orders, notifications, balance, refunds) are its routers, `web` what they share;
+- `config` (``MALL_*`` settings), `i18n` (Chinese and English texts);
 - `cli`: ``python -m huoqi.mall`` / ``huoqi mall serve``.
 """
