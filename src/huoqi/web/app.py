@@ -111,6 +111,7 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
 
         prepare_fresh_platform(engine, clock)
         seed_demo_logins(engine, clock)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
