@@ -70,16 +70,21 @@ class Components:
     centre: tuple[float, float] = (0.0, 0.0)
     spread: tuple[float, float] = (1.0, 1.0)
 
-    def raw(self, prepared: pd.DataFrame, matrix: np.ndarray | None) -> np.ndarray:
-        parts = self._parts(prepared, matrix)
+    def raw(
+        self, prepared: pd.DataFrame, matrix: np.ndarray | None, card: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Raw risk per row; ``card``: the scorecard's contributions, if already computed."""
+        parts = self._parts(prepared, matrix, card)
         return sum(((p - c) / s for p, c, s in parts), np.zeros(len(prepared)))
 
     def _parts(
-        self, prepared: pd.DataFrame, matrix: np.ndarray | None
+        self, prepared: pd.DataFrame, matrix: np.ndarray | None, card: np.ndarray | None = None
     ) -> list[tuple[np.ndarray, float, float]]:
         parts = []
         if self.scorecard is not None:
-            log_odds = self.scorecard.intercept + self.scorecard.contributions(prepared).sum(1)
+            if card is None:
+                card = self.scorecard.contributions(prepared)
+            log_odds = self.scorecard.intercept + card.sum(1)
             parts.append((log_odds, self.centre[0], self.spread[0]))
         if self.gbm is not None:
             assert matrix is not None
@@ -87,14 +92,17 @@ class Components:
         return parts
 
     def adverse(
-        self, prepared: pd.DataFrame, matrix: np.ndarray | None, schema: Schema
-    ) -> np.ndarray:
+        self, prepared: pd.DataFrame, matrix: np.ndarray | None, schema: Schema,
+        card: np.ndarray | None = None,
+    ) -> np.ndarray:  # fmt: skip
         """Rows x schema features: how far each feature pushed the raw risk up."""
         amounts = np.zeros((len(prepared), len(schema.features)))
         if self.scorecard is not None:
-            card = self.scorecard
-            columns = [schema.features.index(f) for f in card.features]
-            amounts[:, columns] += card.shortfalls(card.contributions(prepared)) / self.spread[0]
+            tables = self.scorecard
+            if card is None:
+                card = tables.contributions(prepared)
+            columns = [schema.features.index(f) for f in tables.features]
+            amounts[:, columns] += tables.shortfalls(card) / self.spread[0]
         if self.gbm is not None:
             assert matrix is not None
             amounts += self.gbm.contributions(matrix) / self.spread[1]
@@ -151,9 +159,11 @@ class TrainedModel:
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per row: score (350-950), band, p_bad and the four reasons (codes, worst first)."""
         prepared, matrix = self._inputs(frame)
-        log_odds = self.slope * self.components.raw(prepared, matrix) + self.intercept
+        parts = self.components
+        card = parts.scorecard.contributions(prepared) if parts.scorecard is not None else None
+        log_odds = self.slope * parts.raw(prepared, matrix, card) + self.intercept
         scores = score_from_log_odds(log_odds)
-        reasons = top_reasons(self.components.adverse(prepared, matrix, self.schema), self.features)
+        reasons = top_reasons(parts.adverse(prepared, matrix, self.schema, card), self.features)
         result = pd.DataFrame(
             {"score": scores, "band": band(scores), "p_bad": 1.0 / (1.0 + np.exp(-log_odds))},
             index=frame.index,
