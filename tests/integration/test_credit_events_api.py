@@ -180,3 +180,40 @@ def test_ingestion_without_a_key_configured_is_refused_clearly(
         "credit_key_missing",
     )
     assert "HUOQI_CREDIT_KEY" in body["detail"]
+
+
+def test_the_score_sees_the_current_account_balance_with_financial_consent(api: Api) -> None:
+    from huoqi.credit.events import day_number
+    from huoqi.identity.service import find_user_by_phone
+    from huoqi.ledger.service import utc_now
+
+    operator = api.demo("operator")
+    [model] = api.client.get("/api/v1/ops/credit/models", headers=operator).json()
+    promote = f"/api/v1/ops/credit/models/{model['version']}/status"
+    assert api.client.put(promote, headers=operator, json={"status": "champion"}).status_code == 200
+    saver, other = api.new_customer("13600000041"), api.new_customer("13600000042")
+    for who in (saver, other):
+        api.buy(who, "100.00", "credit-balance")
+        for purpose in ("credit_assessment", "app_usage"):
+            api.client.post("/api/v1/credit/consents", headers=who,
+                            json={"purpose": purpose, "policy_version": 1})  # fmt: skip
+    api.client.post("/api/v1/credit/consents", headers=saver,
+                    json={"purpose": "financial_data", "policy_version": 1})  # fmt: skip
+    api.confirm_first_purchases(operator)
+    for who in (saver, other):
+        assert api.client.post("/api/v1/credit/score", headers=who).status_code == 201
+    with api.engine.connect() as connection:
+        users = {}
+        for phone in ("13600000041", "13600000042"):
+            user = find_user_by_phone(connection, phone)
+            assert user is not None
+            users[phone] = user.id
+        [decision] = service.decisions_of(connection, users["13600000042"])
+        assert decision.inputs["balance_mean_30"] == 0.0  # no financial_data consent
+        # The ledger books on the real business date while the demo clock is in 2025: read
+        # the weekly balances as of a few days from now.
+        today = day_number(utc_now()) + 10
+        weekly = service.balance_events(connection, users["13600000041"], today=today)
+    assert weekly.height == 25 and set(weekly["kind"].to_list()) == {"balance"}
+    assert 10_000 <= weekly["amount_fen"][0] <= 10_010  # 100 CNY and a day's income
+    assert weekly["amount_fen"][-1] == 0  # before the purchase

@@ -4,7 +4,8 @@ A decision is never automation alone in the sense of PIPL art. 24: every score i
 with the model version that made it and the exact feature values it saw (and their
 SHA-256), so it can be explained and reproduced, and the user can ask for a person to
 review it; operators work through the queue of open requests. Scoring reads the user's
-raw events through `events.read_raw`, so each scoring is in the audit log as a read.
+raw events through `events.read_raw`, so each scoring is in the audit log as a read, and,
+with ``financial_data`` consent, the current-account balance every week from the ledger.
 Functions take a connection and never commit: the caller's transaction does.
 """
 
@@ -14,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +23,12 @@ import polars as pl
 from sqlalchemy import Connection, insert, select, update
 
 from huoqi.audit.log import Actor, record
+from huoqi.credit.consent import granted_purposes
 from huoqi.credit.crypto import CreditKey
 from huoqi.credit.dictionary import NAMES
-from huoqi.credit.events import RawEvent, day_number, read_raw
+from huoqi.credit.events import EPOCH, RawEvent, day_number, read_raw
 from huoqi.credit.features import compute_features
-from huoqi.credit.simulate import EVENT_SCHEMA
+from huoqi.credit.simulate import EVENT_SCHEMA, HISTORY_DAYS
 from huoqi.credit.tables import credit_decisions, credit_models, credit_reviews
 from huoqi.errors import Conflict, InvalidInput, NotFound
 
@@ -181,6 +183,30 @@ class Decision:
     at: datetime
 
 
+def balance_events(connection: Connection, user_id: int, *, today: int) -> pl.DataFrame:
+    """Weekly current-account balances over the history, from the ledger (platform data,
+    collected under ``financial_data``): shares at NAV 1.00, so shares in 0.01 = fen."""
+    from huoqi.fund.statements import holdings_of
+    from huoqi.identity.service import get_user
+    from huoqi.ledger.queries import balance_as_of
+    from huoqi.service.customer import holder_of
+
+    user = get_user(connection, user_id)
+    if user.role != "customer" or user.customer_ref is None:
+        return pl.DataFrame(schema=EVENT_SCHEMA)
+    accounts = [h.account_id for h in holdings_of(connection, holder_of(connection, user))]
+    days = [today - 1 - 7 * week for week in range(HISTORY_DAYS // 7)]  # yesterday back
+    rows = []
+    for day in days:
+        on = EPOCH + timedelta(days=day)
+        balances = [balance_as_of(connection, account, on) for account in accounts]
+        total = sum(b.credits_posted - b.debits_posted for b in balances)
+        rows.append({"user_id": user_id, "day": day, "kind": "balance", "amount_fen": total})
+    return pl.DataFrame(
+        [{name: row.get(name) for name in EVENT_SCHEMA} for row in rows], schema=EVENT_SCHEMA
+    )
+
+
 def score_user(
     connection: Connection,
     key: CreditKey,
@@ -193,8 +219,12 @@ def score_user(
 ) -> Decision:
     """Score a user on their stored events now; the decision is stored with its inputs."""
     raw = read_raw(connection, key, user_id, actor=actor, now=now, why="credit score")
-    applications = pl.DataFrame({"user_id": [user_id], "as_of": [day_number(now)]})
-    features = compute_features(events_frame(user_id, raw), applications)
+    today = day_number(now)
+    frames = [events_frame(user_id, raw)]
+    if "financial_data" in granted_purposes(connection, user_id):
+        frames.append(balance_events(connection, user_id, today=today))
+    applications = pl.DataFrame({"user_id": [user_id], "as_of": [today]})
+    features = compute_features(pl.concat(frames), applications)
     inputs = {name: float(features[name][0]) for name in NAMES}
     scored = model.score(features.select(NAMES).to_pandas()).iloc[0]
     reasons = [str(scored[f"reason_{n}"]) for n in range(1, 5) if scored[f"reason_{n}"]]
