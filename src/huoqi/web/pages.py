@@ -186,11 +186,18 @@ def parse_day(text: str | None) -> date | None:
 
 
 def install(app: FastAPI) -> None:
-    from huoqi.web import pages_checkout, pages_console, pages_customer, pages_reconcile
+    from huoqi.web import (
+        pages_checkout,
+        pages_console,
+        pages_customer,
+        pages_payments_console,
+        pages_reconcile,
+    )
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages_customer.router)
     app.include_router(pages_checkout.router)
+    app.include_router(pages_payments_console.router)
     app.include_router(pages_console.router)
     app.include_router(pages_reconcile.router)
 
