@@ -117,3 +117,22 @@ def test_events_from_a_wrong_clock_are_refused_whole(engine: Engine, user: int) 
 def test_malformed_events_do_not_validate(bad: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         events.EVENT_LIST.validate_python([bad])
+
+
+def test_the_demo_runs_on_a_public_key_and_production_needs_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from huoqi.credit.crypto import DEMO_MASTER, CreditKey, CreditKeyMissing, key_from_env
+
+    monkeypatch.delenv("HUOQI_CREDIT_KEY", raising=False)
+    monkeypatch.delenv("HUOQI_DEMO_SETUP", raising=False)
+    with pytest.raises(CreditKeyMissing, match="HUOQI_CREDIT_KEY"):
+        key_from_env()
+    monkeypatch.setenv("HUOQI_DEMO_SETUP", "1")
+    assert key_from_env() == CreditKey.from_master(DEMO_MASTER)
+    mine = new_key()
+    monkeypatch.setenv("HUOQI_CREDIT_KEY", mine)
+    assert key_from_env() == parse_key(mine) != CreditKey.from_master(DEMO_MASTER)
+    monkeypatch.setenv("HUOQI_CREDIT_KEY", "too short")
+    with pytest.raises(CreditKeyMissing):
+        key_from_env()

@@ -25,6 +25,7 @@ from huoqi.errors import HuoqiError
 
 ENV = "HUOQI_CREDIT_KEY"
 NONCE_BYTES = 12
+DEMO_MASTER = hashlib.sha256(b"huoqi demo credit key: public, for synthetic data only").digest()
 
 
 class CreditKeyMissing(HuoqiError):
@@ -71,8 +72,14 @@ def parse_key(text: str) -> CreditKey:
 
 
 def key_from_env() -> CreditKey:
-    """The configured key, or a clear error naming the setting (nothing is stored without it)."""
+    """The configured key, or a clear error naming the setting (nothing is stored without it).
+
+    The demo (``HUOQI_DEMO_SETUP=1``) runs without configuration on `DEMO_MASTER`, a key
+    everyone can read in this file: fine for synthetic data, never for real people's.
+    """
     text = os.environ.get(ENV, "")
+    if not text.strip() and os.environ.get("HUOQI_DEMO_SETUP", "") == "1":
+        return CreditKey.from_master(DEMO_MASTER)
     if not text.strip():
         raise CreditKeyMissing(
             f"set {ENV} to a 32-byte key (base64) before collecting credit data; "

@@ -179,6 +179,7 @@ def delete_consent(
     responses={
         "413": {"description": "too many events in the batch"},
         "422": {"description": "an invalid event, or no consent for its purpose"},
+        "503": {"description": "no credit key is configured (HUOQI_CREDIT_KEY)"},
     },
 )
 def post_events(body: events.EventBatch, principal: Customer, ctx: Ctx) -> IngestOut:
@@ -203,7 +204,11 @@ def _model(connection: Connection) -> tuple[str, Any]:
     status_code=201,
     response_model=DecisionOut,
     summary="Score me now on my consented data; the decision is kept with its inputs",
-    responses={"404": {"description": "no model is in service"}},
+    responses={
+        "404": {"description": "no model is in service"},
+        "422": {"description": "no consent to credit assessment"},
+        "503": {"description": "no credit key is configured (HUOQI_CREDIT_KEY)"},
+    },
 )
 def post_score(request: Request, principal: Customer, ctx: Ctx) -> DecisionOut:
     key = key_from_env()
