@@ -42,3 +42,11 @@ def test_the_scorecard_reaches_0_79(german: pd.DataFrame) -> None:
 def test_the_blend_of_scorecard_and_gbm_reaches_0_80(german: pd.DataFrame) -> None:
     result = cross_validate(german, target="creditability", bad="bad", kind="blend")
     assert result["auc_mean"] >= 0.80, result
+
+
+def test_the_credit_scoring_benchmark_runs_at_toy_sizes() -> None:
+    from bench import credit_scoring
+
+    figures = credit_scoring.run(quick=True, record=False)
+    assert all(0.7 < figures[f"{kind}_auc"] < 0.85 for kind in credit_scoring.KINDS)
+    assert 0 < figures["p99_ms"] < 50 and figures["users_per_second"] > 1000
