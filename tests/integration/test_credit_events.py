@@ -125,11 +125,15 @@ def test_the_demo_runs_on_a_public_key_and_production_needs_one(
     from huoqi.credit.crypto import DEMO_MASTER, CreditKey, CreditKeyMissing, key_from_env
 
     monkeypatch.delenv("HUOQI_CREDIT_KEY", raising=False)
-    monkeypatch.delenv("HUOQI_DEMO_SETUP", raising=False)
+    for name in ("HUOQI_DEMO_SETUP", "HUOQI_DEMO_CLOCK", "HUOQI_DEMO_CLOCK_START"):
+        monkeypatch.delenv(name, raising=False)
     with pytest.raises(CreditKeyMissing, match="HUOQI_CREDIT_KEY"):
         key_from_env()
+    for name, value in (("HUOQI_DEMO_SETUP", "1"), ("HUOQI_DEMO_CLOCK_START", "2025-06-05")):
+        with monkeypatch.context() as demo:
+            demo.setenv(name, value)
+            assert key_from_env() == CreditKey.from_master(DEMO_MASTER)
     monkeypatch.setenv("HUOQI_DEMO_SETUP", "1")
-    assert key_from_env() == CreditKey.from_master(DEMO_MASTER)
     mine = new_key()
     monkeypatch.setenv("HUOQI_CREDIT_KEY", mine)
     assert key_from_env() == parse_key(mine) != CreditKey.from_master(DEMO_MASTER)

@@ -74,11 +74,12 @@ def parse_key(text: str) -> CreditKey:
 def key_from_env() -> CreditKey:
     """The configured key, or a clear error naming the setting (nothing is stored without it).
 
-    The demo (``HUOQI_DEMO_SETUP=1``) runs without configuration on `DEMO_MASTER`, a key
-    everyone can read in this file: fine for synthetic data, never for real people's.
+    The demo (the demo clock on, or ``HUOQI_DEMO_SETUP=1``) runs without configuration on
+    `DEMO_MASTER`, a key everyone can read in this file: fine for synthetic data, never for
+    real people's (and no real platform runs on a demo clock).
     """
     text = os.environ.get(ENV, "")
-    if not text.strip() and os.environ.get("HUOQI_DEMO_SETUP", "") == "1":
+    if not text.strip() and _demo():
         return CreditKey.from_master(DEMO_MASTER)
     if not text.strip():
         raise CreditKeyMissing(
@@ -86,6 +87,14 @@ def key_from_env() -> CreditKey:
             "`huoqi credit new-key` prints one"
         )
     return parse_key(text)
+
+
+def _demo() -> bool:
+    return (
+        os.environ.get("HUOQI_DEMO_SETUP", "") == "1"
+        or os.environ.get("HUOQI_DEMO_CLOCK", "") == "1"
+        or bool(os.environ.get("HUOQI_DEMO_CLOCK_START", "").strip())
+    )
 
 
 def seal(key: CreditKey, plaintext: bytes, *, user_id: int) -> bytes:
