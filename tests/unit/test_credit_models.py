@@ -248,3 +248,13 @@ def test_reason_texts_in_both_languages() -> None:
     chinese = reason_text("debt_ratio", "zh")
     assert "debt ratio" in chinese and "拉低" in chinese
     assert reason_text("", "zh") == ""
+
+
+def test_a_column_with_no_values_is_left_out_of_the_card(book: pd.DataFrame) -> None:
+    with_gap = book.assign(unknown=np.nan)
+    model = fit_model(with_gap, target="outcome", bad="bad", directions=DIRECTIONS)
+    assert model.components.scorecard is not None
+    assert "unknown" not in model.components.scorecard.features
+    assert "unknown" in model.features  # still expected in the input
+    scored = model.score(with_gap.head(20))
+    assert "unknown" not in set(scored[[f"reason_{n}" for n in range(1, 5)]].to_numpy().ravel())

@@ -149,8 +149,8 @@ def fit_scorecard(
     prepared: pd.DataFrame, y: np.ndarray, schema: Schema, directions: Mapping[str, int]
 ) -> tuple[Scorecard, np.ndarray]:
     """The card, and the regression's own log-odds for the training rows (a check on the
-    compiled tables)."""
-    names = list(schema.features)
+    compiled tables). A feature with no values at all carries nothing and is left out."""
+    names = [n for n in schema.features if prepared[n].notna().any()]
     while names:
         numeric = [n for n in names if not schema.is_categorical(n)]
         process = BinningProcess(
