@@ -8,6 +8,5 @@ credit_app = typer.Typer(
     help="Credit reporting: simulate, evaluate, train, score.", no_args_is_help=True
 )
 
-from huoqi.credit import cli_data  # noqa: E402, F401  (registers the data commands)
-
-from huoqi.credit import cli_models as cli_models  # noqa: E402  (registers the model commands)
+# the command modules register themselves on credit_app
+from huoqi.credit import cli_data, cli_models  # noqa: E402, F401
