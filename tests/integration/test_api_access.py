@@ -85,6 +85,8 @@ ACCESS: dict[tuple[str, str], Audience] = {
     ("POST", "/api/v1/credit/consents"): A.CUSTOMER,
     ("DELETE", "/api/v1/credit/consents/{purpose}"): A.CUSTOMER,
     ("POST", "/api/v1/credit/events"): A.CUSTOMER,
+    ("GET", "/api/v1/credit/events"): A.CUSTOMER,
+    ("DELETE", "/api/v1/credit/events"): A.CUSTOMER,
     ("POST", "/api/v1/credit/score"): A.CUSTOMER,
     ("GET", "/api/v1/credit/decisions"): A.CUSTOMER,
     ("POST", "/api/v1/credit/decisions/{decision_id}/review"): A.CUSTOMER,
@@ -269,6 +271,8 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         "/api/v1/credit/events",
         {"json": {"events": [CREDIT_EVENT]}},
     ),
+    ("GET", "/api/v1/credit/events"): lambda ids: ("/api/v1/credit/events", {}),
+    ("DELETE", "/api/v1/credit/events"): lambda ids: ("/api/v1/credit/events", {}),
     ("POST", "/api/v1/credit/score"): lambda ids: ("/api/v1/credit/score", {}),
     ("GET", "/api/v1/credit/decisions"): lambda ids: ("/api/v1/credit/decisions", {}),
     ("POST", "/api/v1/credit/decisions/{decision_id}/review"): lambda ids: (

@@ -113,6 +113,18 @@ def test_a_customers_credit_story(api: Api) -> None:
                                    json={"events": [_event(99, "location")]}), 422,
                    "consent_required")  # fmt: skip
     assert _raw_count(api) == 53
+    # my own copy: opened, coarse, newest first; the read is in the audit log
+    mine = api.client.get("/api/v1/credit/events", headers=me, params={"limit": 3}).json()
+    assert [e["kind"] for e in mine] == ["device", "purchase", "purchase"]
+    assert mine[0]["fields"]["device_id"] == "IMEI-86-1" and mine[0]["day"] == "2025-06-05"
+    operator = api.demo("operator")
+    logged = api.client.get("/api/v1/ops/audit", headers=operator,
+                            params={"action": "credit.raw_read"}).json()["items"]  # fmt: skip
+    assert logged[0]["detail"] == {"why": "the customer's own copy", "kinds": "all", "rows": 53}
+    # erase everything now
+    assert api.client.delete("/api/v1/credit/events", headers=me).json() == {"deleted": 53}
+    assert _raw_count(api) == 0
+    assert api.client.get("/api/v1/credit/events", headers=me).json() == []
 
 
 def test_score_reasons_and_a_human_review(api: Api) -> None:

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from huoqi.audit.log import Actor, record
 from huoqi.credit.consent import EVENT_PURPOSE, require_consent
@@ -239,3 +239,13 @@ def read_raw(
         detail={"why": why, "kinds": sorted(kinds) if kinds else "all", "rows": len(found)},
     )
     return found
+
+
+def erase_raw(connection: Connection, user_id: int, *, actor: Actor, now: datetime) -> int:
+    """Delete all of a user's raw events now, at their request; the audit log keeps the fact."""
+    deleted = connection.execute(
+        delete(credit_raw_events).where(credit_raw_events.c.user_id == user_id)
+    ).rowcount
+    record(connection, actor, "credit.raw_erased", now=now, object_type="credit_user",
+           object_id=user_id, detail={"events": deleted})  # fmt: skip
+    return int(deleted)

@@ -8,11 +8,11 @@ decision id answers 404 like one that does not exist.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
@@ -188,6 +188,55 @@ def post_events(body: events.EventBatch, principal: Customer, ctx: Ctx) -> Inges
         lambda c: events.ingest(c, key, principal.user.id, body.events, now=ctx.clock())
     )
     return IngestOut(accepted=result.accepted, duplicates=result.duplicates)
+
+
+class RawEventOut(BaseModel):
+    kind: str
+    purpose: str
+    day: date
+    fields: dict[str, Any]
+
+
+@router.get(
+    "/credit/events",
+    response_model=list[RawEventOut],
+    summary="My raw data as stored (the read is logged), newest first",
+    responses={"503": {"description": "no credit key is configured (HUOQI_CREDIT_KEY)"}},
+)
+def get_events(
+    request: Request,
+    principal: Customer,
+    ctx: Ctx,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[RawEventOut]:
+    key = key_from_env()
+    who = actor(request, principal)
+    found = ctx.writer.run(
+        lambda c: events.read_raw(
+            c, key, principal.user.id, actor=who, now=ctx.clock(), why="the customer's own copy"
+        )
+    )
+    return [
+        RawEventOut(
+            kind=e.kind,
+            purpose=e.purpose,
+            day=events.EPOCH + timedelta(days=e.day),
+            fields=e.fields,
+        )
+        for e in reversed(found[-limit:])
+    ]
+
+
+@router.delete(
+    "/credit/events",
+    summary="Erase all my raw data now (consents stay as they are)",
+)
+def delete_events(request: Request, principal: Customer, ctx: Ctx) -> dict[str, int]:
+    who = actor(request, principal)
+    deleted = ctx.writer.run(
+        lambda c: events.erase_raw(c, principal.user.id, actor=who, now=ctx.clock())
+    )
+    return {"deleted": deleted}
 
 
 def _model(connection: Connection) -> tuple[str, Any]:
