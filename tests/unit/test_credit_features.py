@@ -128,3 +128,39 @@ def test_every_feature_has_reason_words_in_both_languages() -> None:
     register_reasons()
     assert reason_text("loan_apps_installed", "zh") == "您的手机安装了较多借贷应用"
     assert reason_text("balance_trend", "en") == "Your current-account balance has been falling"
+
+
+EVENT = st.fixed_dictionaries(
+    {
+        "user_id": st.integers(1, 3),
+        "age": st.integers(-5, 200),
+        "kind": st.sampled_from(KINDS),
+        "category": st.sampled_from(["loan", "games", "finance", "lottery", "rooted", "stock"]),
+        "amount_fen": st.integers(1, 10**7),
+        "value": st.integers(0, 600),
+        "place": st.integers(0, 5),
+        "days_late": st.integers(0, 40),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(EVENT, max_size=60))
+def test_features_keep_their_ranges_and_windows_nest(raw: list[dict[str, Any]]) -> None:
+    rows = [_e(r.pop("kind"), r.pop("age"), **r) for r in raw]
+    apps = pl.DataFrame({"user_id": [1, 2, 3], "as_of": [AS_OF] * 3})
+    found = compute_features(_events(rows), apps)
+    assert found["user_id"].to_list() == [1, 2, 3]
+    assert found.null_count().sum_horizontal().item() == 0
+    assert (found.select(NAMES) >= 0).to_numpy().all()
+    for share in [n for n in NAMES if "share" in n]:
+        assert found[share].max() <= 1.0  # type: ignore[operator]
+    for short, long in (
+        ("devices_30", "devices_180"),
+        ("cells_30", "cells_90"),
+        ("spend_30", "spend_90"),
+        ("loan_app_days_30", "loan_app_sessions_90"),
+    ):
+        assert (found[short] <= found[long]).all(), (short, long)  # fmt: skip
+    assert found["active_days_30"].max() <= 30  # type: ignore[operator]
+    assert found["loan_app_days_30"].max() <= 30  # type: ignore[operator]
