@@ -132,7 +132,9 @@ def get_orders(
     summary="One of my orders",
     responses={"404": {"description": "no such order of yours"}},
 )
-def get_order(order_id: Annotated[int, Path(le=MAX_ID)], principal: Customer, ctx: Ctx) -> OrderOut:
+def get_order(
+    order_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: Customer, ctx: Ctx
+) -> OrderOut:
     with read_transaction(ctx.engine) as connection:
         holder = customer_service.holder_of(connection, principal.user)
         order = statements.order_of(connection, holder, order_id)
