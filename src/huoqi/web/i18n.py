@@ -467,6 +467,11 @@ ERRORS: dict[str, dict[str, str]] = {
         "already_in_fund": "您的账户已对应该基金。",
         "csrf_failed": "页面已过期，请刷新后重试。",
         "idempotency_conflict": "该请求已提交过，请刷新页面。",
+        "balance_short": "活期余额不足，可改用银行卡付款。",
+        "payment_limit_reached": "已超过今日余额付款限额，可改用银行卡付款。",
+        "balance_payments_paused": "余额付款暂不可用，可改用银行卡付款。",
+        "order_not_payable": "该订单无法付款：已付款、已失效或已被商家关闭。",
+        "unknown_order": "找不到该订单。",
     },
     "en": {},
 }
