@@ -93,6 +93,7 @@ ACCESS: dict[tuple[str, str], Audience] = {
     ("GET", "/api/v1/ops/credit/models"): A.STAFF,
     ("PUT", "/api/v1/ops/credit/models/{version}/status"): A.OPERATOR,
     ("GET", "/api/v1/ops/credit/reviews"): A.STAFF,
+    ("GET", "/api/v1/ops/credit/monitoring"): A.STAFF,
     ("POST", "/api/v1/ops/credit/reviews/{review_id}"): A.OPERATOR,
 }
 # Outside /api/ the web app's HTML pages live; they have tests of their own.
@@ -285,6 +286,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         {"json": {"status": "retired"}},
     ),
     ("GET", "/api/v1/ops/credit/reviews"): lambda ids: ("/api/v1/ops/credit/reviews", {}),
+    ("GET", "/api/v1/ops/credit/monitoring"): lambda ids: ("/api/v1/ops/credit/monitoring", {}),
     ("POST", "/api/v1/ops/credit/reviews/{review_id}"): lambda ids: (
         "/api/v1/ops/credit/reviews/1",
         {"json": {"changed": False, "outcome": "the score stands"}},

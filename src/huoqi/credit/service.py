@@ -358,3 +358,47 @@ def resolve_review(
         raise UnknownReview(f"no open review {review_id}")
     record(connection, actor, "credit.review_resolved", now=now, object_type="credit_review",
            object_id=review_id, detail={"changed": changed})  # fmt: skip
+
+
+# -- monitoring ------------------------------------------------------------------------------
+
+MIN_DECISIONS = 20  # per window: fewer cannot fill ten bins
+
+
+def monitoring(connection: Connection, *, now: datetime, days: int = 30) -> dict[str, Any]:
+    """PSI of the score and of every input between the last ``days`` days of decisions and
+    the ``days`` before them, with MISSION's reading (stable / watch / shifted)."""
+    from huoqi.credit.models import psi, psi_status
+
+    start = now - timedelta(days=2 * days)
+    rows = connection.execute(
+        select(credit_decisions.c.at, credit_decisions.c.score, credit_decisions.c.inputs)
+        .where(credit_decisions.c.at >= start, credit_decisions.c.at <= now)
+        .order_by(credit_decisions.c.id)
+    ).all()
+    split = now - timedelta(days=days)
+    recent = [row for row in rows if (_utc(row.at) or now) >= split]
+    baseline = [row for row in rows if (_utc(row.at) or now) < split]
+    report: dict[str, Any] = {
+        "window_days": days,
+        "recent": len(recent),
+        "baseline": len(baseline),
+        "enough": min(len(recent), len(baseline)) >= MIN_DECISIONS,
+        "score": None,
+        "features": {},
+    }
+    if not report["enough"]:
+        return report
+
+    def reading(expected: list[float], actual: list[float]) -> dict[str, Any]:
+        value = psi(expected, actual)
+        return {"psi": round(value, 4), "status": psi_status(value)}
+
+    report["score"] = reading([r.score for r in baseline], [r.score for r in recent])
+    before = [json.loads(r.inputs) for r in baseline]
+    after = [json.loads(r.inputs) for r in recent]
+    for name in sorted(set(before[0]) & set(after[0])):
+        report["features"][name] = reading(
+            [float(i.get(name, 0.0)) for i in before], [float(i.get(name, 0.0)) for i in after]
+        )
+    return report

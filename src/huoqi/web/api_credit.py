@@ -337,6 +337,17 @@ def put_model_status(
     return {"version": version, "status": body.status}
 
 
+@router.get(
+    "/ops/credit/monitoring",
+    summary="Population stability: the last N days of decisions against the N days before",
+)
+def get_monitoring(
+    principal: Staff, ctx: Ctx, days: Annotated[int, Query(ge=1, le=365)] = 30
+) -> dict[str, Any]:
+    with read_transaction(ctx.engine) as connection:
+        return service.monitoring(connection, now=ctx.clock(), days=days)
+
+
 @router.get("/ops/credit/reviews", summary="Human review requests (the queue: status=open)")
 def get_reviews(
     principal: Staff, ctx: Ctx, status: Literal["open", "upheld", "changed"] = "open"
