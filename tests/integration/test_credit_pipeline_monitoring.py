@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from sqlalchemy import Engine, insert
 
-from huoqi.credit import service
+from huoqi.credit import decision_monitoring
 from huoqi.credit.tables import credit_decisions, credit_models
 from huoqi.db.engine import read_transaction, write_transaction
 from huoqi.identity import service as identity
@@ -49,7 +49,7 @@ def _decisions(engine: Engine, *, shifted: bool) -> None:
 def test_a_shifted_input_is_flagged_and_the_rest_stays_stable(engine: Engine) -> None:
     _decisions(engine, shifted=True)
     with read_transaction(engine) as connection:
-        report = service.monitoring(connection, now=NOW, days=30)
+        report = decision_monitoring.monitoring(connection, now=NOW, days=30)
     assert (report["recent"], report["baseline"], report["enough"]) == (1_000, 1_000, True)
     assert report["features"]["balance_mean_30"]["status"] == "shifted"
     assert report["features"]["balance_mean_30"]["psi"] > 0.25
@@ -60,8 +60,8 @@ def test_a_shifted_input_is_flagged_and_the_rest_stays_stable(engine: Engine) ->
 def test_too_few_decisions_give_no_reading(engine: Engine) -> None:
     _decisions(engine, shifted=False)
     with read_transaction(engine) as connection:
-        early = service.monitoring(connection, now=NOW - timedelta(days=30), days=30)
-        late = service.monitoring(connection, now=NOW + timedelta(days=61), days=30)
+        early = decision_monitoring.monitoring(connection, now=NOW - timedelta(days=30), days=30)
+        late = decision_monitoring.monitoring(connection, now=NOW + timedelta(days=61), days=30)
     assert early["enough"] is False and early["score"] is None and early["features"] == {}
     assert (early["recent"], early["baseline"]) == (1_000, 0)  # nothing before to compare
     assert (late["recent"], late["baseline"], late["enough"]) == (0, 0, False)

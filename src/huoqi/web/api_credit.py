@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
-from huoqi.credit import consent, events, service
+from huoqi.credit import consent, decision_monitoring, events, service
 from huoqi.credit.crypto import key_from_env
 from huoqi.db.engine import read_transaction
 from huoqi.web.context import Ctx, Customer, Operator, Staff, actor
@@ -345,7 +345,7 @@ def get_monitoring(
     principal: Staff, ctx: Ctx, days: Annotated[int, Query(ge=1, le=365)] = 30
 ) -> dict[str, Any]:
     with read_transaction(ctx.engine) as connection:
-        return service.monitoring(connection, now=ctx.clock(), days=days)
+        return decision_monitoring.monitoring(connection, now=ctx.clock(), days=days)
 
 
 @router.get("/ops/credit/reviews", summary="Human review requests (the queue: status=open)")
