@@ -250,3 +250,32 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
         identity.sign_up(connection, phone="13600000009", password="a good long password 7", now=T0)
     yield engine
     engine.dispose()
+
+
+def test_the_daily_job_runs_from_the_command_line(sqlite_url: str) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from huoqi.db.engine import make_engine
+    from huoqi.ledger.service import utc_now
+
+    engine = make_engine(sqlite_url)
+    now = utc_now()
+    user = _user(engine)
+    _grant(engine, user, *consent.PURPOSES, now=now - timedelta(days=40))
+    _ingest(engine, user, _batch("a", now - timedelta(days=39)), now - timedelta(days=39))
+    _revoke(engine, user, "app_usage", now - timedelta(days=31))
+    _revoke(engine, user, "location", now - timedelta(days=29))
+    env = {**os.environ, "HUOQI_DATABASE_URL": sqlite_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "huoqi", "credit", "retention"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "deletions": 1, "events_deleted": 1, "purposes": ["app_usage"],
+    }  # fmt: skip
+    assert _stored(engine, user) == {"credit_assessment": 1, "location": 1, "financial_data": 1}
+    engine.dispose()
