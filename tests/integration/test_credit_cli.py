@@ -141,3 +141,13 @@ def test_an_unknown_model_kind_is_refused(book: Path, tmp_path: Path) -> None:
                "--out", str(out), "--model", "forest")  # fmt: skip
     refused(done, "invalid_input", "unknown model 'forest'")
     assert not out.exists()
+
+
+def test_training_into_a_used_directory_is_refused(book: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    done = run("train", "--csv", str(book), "--target", "outcome", "--bad", "default",
+               "--out", str(out))  # fmt: skip
+    refused(done, "conflict", "not empty")
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]

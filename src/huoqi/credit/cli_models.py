@@ -38,10 +38,13 @@ def cv(
     seed: SeedOption = 1,
 ) -> None:
     """Stratified k-fold evaluation; one JSON line (auc_mean, auc_std, ks, gini, n, bad_rate…)."""
-    from huoqi.credit.model_data import read_csv
+    from huoqi.credit.model_data import bad_flags, check_kind, read_csv
+
+    check_kind(model)
+    frame = read_csv(csv)
+    bad_flags(frame, target=target, bad=bad)  # refuse before loading the model libraries
     from huoqi.credit.models import cross_validate
 
-    frame = read_csv(csv)
     result = cross_validate(frame, target=target, bad=bad, kind=model, folds=folds, seed=seed)
     typer.echo(json.dumps(result, ensure_ascii=False))
 
@@ -57,10 +60,16 @@ def train(
     seed: SeedOption = 1,
 ) -> None:
     """Train on the whole file and save the model (artefacts + metadata.json) into OUT."""
-    from huoqi.credit.model_data import read_csv
+    from huoqi.credit.model_data import bad_flags, check_kind, infer_schema, prepare, read_csv
+    from huoqi.credit.model_store import check_free
+
+    check_kind(model)
+    check_free(out)
+    frame = read_csv(csv)
+    bad_flags(frame, target=target, bad=bad)  # refuse before loading the model libraries
+    prepare(frame, infer_schema(frame.drop(columns=[target])))
     from huoqi.credit.models import fit_model
 
-    frame = read_csv(csv)
     trained = fit_model(frame, target=target, bad=bad, kind=model, seed=seed)
     trained.save(out)
     shown = {k: trained.metadata[k] for k in ("version", "kind", "rows", "bad_rate", "metrics")}
@@ -77,10 +86,13 @@ def score(
 ) -> None:
     """Score every row: CSV on stdout with row, score, band, p_bad, reason_1…reason_4."""
     from huoqi.credit.model_data import read_csv
+    from huoqi.credit.model_store import read_artefacts
+
+    read_artefacts(model)  # refuse a missing directory before loading the model libraries
+    frame = read_csv(csv)
     from huoqi.credit.models import load_model
 
     trained = load_model(model)
-    frame = read_csv(csv)
     scored = trained.score(frame)
     name = id_column or ("id" if "id" in frame.columns else None)
     if name is not None and name not in frame.columns:

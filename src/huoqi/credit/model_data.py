@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
@@ -19,6 +20,14 @@ import pandas as pd  # type: ignore[import-untyped]
 from huoqi.errors import InvalidInput
 
 MAX_SHOWN = 5  # unparseable values quoted in an error message
+ModelKind = Literal["scorecard", "gbm", "blend"]
+KINDS: tuple[str, ...] = get_args(ModelKind)
+
+
+def check_kind(kind: str) -> None:
+    """Refuse a model kind that does not exist."""
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown model {kind!r}; choose from {', '.join(KINDS)}")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
@@ -29,14 +29,20 @@ from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyp
 
 from huoqi.credit.evaluation import discrimination
 from huoqi.credit.gbm import Gbm, fit_gbm
-from huoqi.credit.model_data import Schema, bad_flags, categorical_codes, infer_schema, prepare
+from huoqi.credit.model_data import (
+    KINDS,
+    Schema,
+    bad_flags,
+    categorical_codes,
+    check_kind,
+    infer_schema,
+    prepare,
+)
 from huoqi.credit.model_store import read_artefacts, write_artefacts
 from huoqi.credit.reasons import REASONS, top_reasons
 from huoqi.credit.scorecard import Scorecard, fit_scorecard
 from huoqi.errors import InvalidInput
 
-ModelKind = Literal["scorecard", "gbm", "blend"]
-KINDS: tuple[str, ...] = get_args(ModelKind)
 FORMAT = 1
 MIN_SCORE, MAX_SCORE = 350, 950
 BASE_SCORE, BASE_ODDS, DOUBLING = 600, 9.0, 50  # points at odds good:bad 9:1; points to double
@@ -243,8 +249,7 @@ def fit_model(
     directions: Mapping[str, int] | None = None, seed: int = 1,
 ) -> TrainedModel:  # fmt: skip
     """Train a model of ``kind`` to predict ``target == bad`` from every other column."""
-    if kind not in KINDS:
-        raise InvalidInput(f"unknown model {kind!r}; choose from {', '.join(KINDS)}")
+    check_kind(kind)
     y = bad_flags(frame, target=target, bad=bad)
     schema = infer_schema(frame.drop(columns=[target]))
     prepared = prepare(frame, schema)

@@ -17,11 +17,16 @@ from huoqi.errors import Conflict, InvalidInput, NotFound
 ARTEFACTS = ("scorecard.json", "gbm.txt")
 
 
+def check_free(directory: Path) -> None:
+    """Refuse a ``directory`` that exists and is not an empty directory."""
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise Conflict(f"{directory} already exists and is not empty: choose a new directory")
+
+
 def write_artefacts(directory: Path, files: dict[str, str]) -> None:
     """Create ``directory`` holding ``files`` (name -> text); refuse a non-empty one."""
     directory = Path(directory)
-    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
-        raise Conflict(f"{directory} already exists and is not empty: choose a new directory")
+    check_free(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     try:

@@ -21,11 +21,9 @@ import pandas as pd  # type: ignore[import-untyped]
 from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]
 
 from huoqi.credit.evaluation import brier, calibration_table, discrimination
-from huoqi.credit.model_data import bad_flags
+from huoqi.credit.model_data import KINDS, ModelKind, bad_flags, check_kind
 from huoqi.credit.model_fit import (
     BANDS,
-    KINDS,
-    ModelKind,
     TrainedModel,
     band,
     fit_model,
@@ -63,8 +61,7 @@ def cross_validate(
 ) -> dict[str, Any]:  # fmt: skip
     """Stratified k-fold evaluation: each fold's model is trained (directions, binning,
     calibration and all) on the other folds only."""
-    if kind not in KINDS:
-        raise InvalidInput(f"unknown model {kind!r}; choose from {', '.join(KINDS)}")
+    check_kind(kind)
     y = bad_flags(frame, target=target, bad=bad)
     smaller = int(min(y.sum(), len(y) - y.sum()))
     if not 2 <= folds <= smaller:
