@@ -258,3 +258,15 @@ def test_a_column_with_no_values_is_left_out_of_the_card(book: pd.DataFrame) -> 
     assert "unknown" in model.features  # still expected in the input
     scored = model.score(with_gap.head(20))
     assert "unknown" not in set(scored[[f"reason_{n}" for n in range(1, 5)]].to_numpy().ravel())
+
+
+def test_the_single_row_path_refuses_missing_features_and_text(
+    models: dict[str, TrainedModel],
+) -> None:
+    model = models["scorecard"]
+    row = {"debt_ratio": 0.3, "months_at_address": 12.0, "region": "north", "noise": 0.0}
+    assert 350 <= int(model.score_row(row)["score"]) <= 950  # type: ignore[call-overload]
+    with pytest.raises(InvalidInput, match="lacks"):
+        model.score_row({k: v for k, v in row.items() if k != "region"})
+    with pytest.raises(InvalidInput, match="numbers"):
+        model.score_row({**row, "debt_ratio": "a lot"})

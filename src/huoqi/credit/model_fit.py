@@ -184,7 +184,14 @@ class TrainedModel:
         if self.kind != "scorecard" or card is None:
             scored = self.score(pd.DataFrame([dict(row)]))
             return {k: v.item() if hasattr(v, "item") else v for k, v in scored.iloc[0].items()}
-        contributions = [t.contribution(row[t.feature]) for t in card.tables]
+        missing = [f for f in self.features if f not in row]
+        if missing:
+            raise InvalidInput(f"the applicant lacks the model's feature(s): {', '.join(missing)}")
+        try:
+            contributions = [t.contribution(row[t.feature]) for t in card.tables]
+        except (TypeError, ValueError):
+            shown = {t.feature: row[t.feature] for t in card.tables if not t.categorical}
+            raise InvalidInput(f"numeric features must hold numbers: {shown}") from None
         log_odds = self.slope * (card.intercept + sum(contributions)) + self.intercept
         points = int(score_from_log_odds(np.array([log_odds]))[0])
         shortfalls = sorted(
