@@ -189,6 +189,7 @@ def install(app: FastAPI) -> None:
     from huoqi.web import (
         pages_checkout,
         pages_console,
+        pages_credit,
         pages_customer,
         pages_payments_console,
         pages_reconcile,
@@ -196,6 +197,8 @@ def install(app: FastAPI) -> None:
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages_customer.router)
+    app.include_router(pages_credit.customer_router)
+    app.include_router(pages_credit.console_router)
     app.include_router(pages_checkout.router)
     app.include_router(pages_payments_console.router)
     app.include_router(pages_console.router)
