@@ -11,21 +11,25 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from api_client import THURSDAY, Api, open_api, snapshot, user_id
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import insert
 
 from huoqi.credit import consent, service
 from huoqi.credit.crypto import new_key
 from huoqi.credit.dictionary import DIRECTIONS, NAMES
 from huoqi.credit.features import compute_features
-from huoqi.credit.models import fit_model, reason_text
+from huoqi.credit.models import band, fit_model, reason_text
 from huoqi.credit.pipeline import training_frame
 from huoqi.credit.simulate import simulate
 from huoqi.credit.tables import credit_decisions, credit_models
 from huoqi.db.engine import read_transaction, write_transaction
 from huoqi.db.migrate import upgrade
 from huoqi.identity.service import find_user_by_phone
+from huoqi.web.pages_credit import score_gauge
 
 AT = "2025-06-05T01:00:00Z"  # an hour before the demo clock
 EN = {"Accept-Language": "en"}
@@ -204,6 +208,29 @@ def test_the_customer_asks_for_a_human_review(api: Api) -> None:
     again = _post(api, path, {"csrf_token": csrf, "reason": "again"}, **ZH)
     assert again.status_code == 409 and "您已申请复核" in again.text
     assert snapshot(api.engine) == before
+
+
+def _marker(svg: str) -> float:
+    found = re.search(r'<line x1="([0-9.]+)"', svg)
+    assert found is not None
+    return float(found.group(1))
+
+
+@given(st.integers(350, 950), st.integers(350, 950))
+def test_the_gauge_marks_a_score_inside_its_band_and_in_order(low: int, high: int) -> None:
+    low, high = min(low, high), max(low, high)
+    svg = str(score_gauge(low, "gauge <&>"))
+    assert "gauge &lt;&amp;&gt;" in svg and "<script" not in svg
+    rects = {
+        title: (float(x), float(x) + float(width))
+        for x, width, title in re.findall(
+            r'<rect x="([0-9.]+)" y="[0-9]+" width="([0-9.]+)"[^>]*><title>([a-z ]+):', svg
+        )
+    }
+    assert len(rects) == 5
+    start, end = rects[str(band(np.array([low]))[0])]
+    assert start - 0.1 <= _marker(svg) <= end + 0.1
+    assert _marker(svg) <= _marker(str(score_gauge(high, "g")))
 
 
 # --- the console ---------------------------------------------------------------------------

@@ -35,8 +35,6 @@ from huoqi.web.schemas import MAX_ID
 customer_router = APIRouter(prefix="/app/credit", include_in_schema=False)
 console_router = APIRouter(prefix="/console/credit", include_in_schema=False)
 STAFF = ("operator", "auditor")
-MIN_SCORE, MAX_SCORE = 350, 950  # MISSION §5
-BAND_FLOORS = ((350, "poor"), (550, "fair"), (600, "good"), (650, "very good"), (700, "excellent"))
 BAND_COLOURS = ("#e03131", "#f08c00", "#fab005", "#74b816", "#2f9e44")
 FOUR_FIFTHS = 0.8  # a disparate-impact ratio below this is flagged
 Work = Callable[[Connection, Actor], object]
@@ -50,29 +48,37 @@ def _ctx(request: Request) -> Services:
 
 def score_gauge(score: int, title: str) -> Markup:
     """MISSION's five bands as one bar from 350 to 950 with a marker at ``score``."""
-    width, left, right, top, height = 640, 12, 628, 18, 22
+    from huoqi.credit.model_fit import BAND_FLOORS, MAX_SCORE, MIN_SCORE
+    from huoqi.credit.models import BANDS
+
+    width, left, right, top, height = 640, 12, 628, 20, 30
 
     def x(value: int) -> float:
         return left + (right - left) * (value - MIN_SCORE) / (MAX_SCORE - MIN_SCORE)
 
     parts = [
-        f'<svg class="chart gauge" viewBox="0 0 {width} 72" role="img" '
+        f'<svg class="chart gauge" viewBox="0 0 {width} 80" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title>",
     ]
-    ends = [floor for floor, _ in BAND_FLOORS[1:]] + [MAX_SCORE]
-    for (floor, name), end, colour in zip(BAND_FLOORS, ends, BAND_COLOURS, strict=True):
+    floors = (MIN_SCORE, *BAND_FLOORS)
+    ends = (*BAND_FLOORS, MAX_SCORE)
+    for name, floor, end, colour in zip(BANDS, floors, ends, BAND_COLOURS, strict=True):
         parts.append(
             f'<rect x="{x(floor):.1f}" y="{top}" width="{x(end) - x(floor):.1f}" '
             f'height="{height}" fill="{colour}"><title>{name}: {floor}-{end}</title></rect>'
         )
         parts.append(
-            f'<text x="{x(floor):.1f}" y="{top + height + 16}" font-size="12" '
+            f'<text x="{x(floor):.1f}" y="{top + height + 24}" font-size="20" '
             f'fill="#868e96">{floor}</text>'
         )
+    parts.append(
+        f'<text x="{right}" y="{top + height + 24}" font-size="20" fill="#868e96" '
+        f'text-anchor="end">{MAX_SCORE}</text>'
+    )
     marker = x(min(max(score, MIN_SCORE), MAX_SCORE))
     parts.append(
-        f'<path d="M {marker - 7:.1f} 4 L {marker + 7:.1f} 4 L {marker:.1f} {top + 2} Z" '
+        f'<path d="M {marker - 9:.1f} 2 L {marker + 9:.1f} 2 L {marker:.1f} {top + 2} Z" '
         f'fill="#212529"/><line x1="{marker:.1f}" x2="{marker:.1f}" y1="{top}" '
         f'y2="{top + height}" stroke="#212529" stroke-width="3"/>'
     )
