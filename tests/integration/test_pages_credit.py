@@ -8,7 +8,6 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -357,15 +356,20 @@ def test_auditors_see_the_credit_console_but_change_nothing(console: Api) -> Non
     assert snapshot(api.engine) == before
 
 
-def test_customers_are_refused_the_credit_console(console: Api, tmp_path: Path) -> None:
+def test_customers_are_refused_the_credit_console(console: Api) -> None:
     api = console
     csrf = api.cookie_session("13600000131")
     page = api.client.get("/console/credit")
-    assert page.status_code == 403 and "registry" not in page.text.lower()
+    assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+    assert "registry" not in page.text.lower()
     before = snapshot(api.engine)
     answer = _post(api, f"/console/credit/reviews/{_review_id(api)}",
                    {"csrf_token": csrf, "verdict": "upheld", "outcome": "mine"})  # fmt: skip
     assert answer.status_code == 403 and snapshot(api.engine) == before
-    # and staff have no customer credit page
+    # staff have no customer credit page; no one signed in is sent to sign in first
     api.cookie_session("13900000001")
     assert api.client.get("/app/credit").status_code == 403
+    api.client.cookies.clear()
+    anonymous = api.client.get("/app/credit", follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == "/app/sign-in?next=%2Fapp%2Fcredit"
