@@ -22,10 +22,12 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -104,8 +106,10 @@ def _customers(engine: Engine, count: int) -> list[int]:
     return ids
 
 
-def _merchant(engine: Engine, clock: Callable[[], datetime]) -> Merchant:
-    code, _secret = seed_demo_merchant(engine, clock, callback_url="http://127.0.0.1:9/notify")
+def _merchant(
+    engine: Engine, clock: Callable[[], datetime], *, callback_url: str = "http://127.0.0.1:9/n"
+) -> Merchant:
+    code, _secret = seed_demo_merchant(engine, clock, callback_url=callback_url)
     with write_transaction(engine) as connection:
         paying.set_daily_limit(connection, 10**12)
         return get_merchant(connection, code)
@@ -160,10 +164,30 @@ def service_layer(folder: Path, count: int) -> dict[str, float]:
         engine.dispose()
 
 
+class _Acknowledge(BaseHTTPRequestHandler):
+    """The merchant's notification endpoint: reads each notification and says 200."""
+
+    received = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        type(self).received += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "7")
+        self.end_headers()
+        self.wfile.write(b"success")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 def http_phase(folder: Path, *, rate: int, seconds: float, warmup: float) -> http_load.Phase:
     url = f"sqlite:///{folder}/huoqi.db"
     upgrade(url)
     engine = make_engine(url)
+    endpoint = ThreadingHTTPServer(("127.0.0.1", 0), _Acknowledge)
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    notify_url = f"http://127.0.0.1:{endpoint.server_address[1]}/notify"
     try:
         clock = Clock(FUNDED_AT)
         prepare_fresh_platform(engine, clock)
@@ -173,7 +197,7 @@ def http_phase(folder: Path, *, rate: int, seconds: float, warmup: float) -> htt
                 text("SELECT customer_ref FROM users WHERE phone = '8613800000001'")
             ).scalar_one()
         _fund_customers(engine, [ref], 100_000_000)
-        merchant = _merchant(engine, Clock(PAY_AT))
+        merchant = _merchant(engine, Clock(PAY_AT), callback_url=notify_url)
         needed = int(rate * (seconds + warmup) * 1.2) + http_load.PRIME + 50
         numbers = _orders(engine, merchant, needed, PAY_AT)
     finally:
@@ -187,13 +211,18 @@ def http_phase(folder: Path, *, rate: int, seconds: float, warmup: float) -> htt
     server = http_load._start(command, env, folder, "/readyz")
     try:
         token = http_load.sign_in(server.port)
-        return http_load.measure(
+        phase = http_load.measure(
             "pay", "POST /api/v1/checkout/{order_no}/pay", server,
             _pay_requests(server.port, token, iter(numbers)), rate=rate, seconds=seconds,
             warmup=warmup,
         )  # fmt: skip
+        time.sleep(2)
+        print(f"http pay   notifications acknowledged by the merchant: {_Acknowledge.received:,}",
+              flush=True)  # fmt: skip
+        return phase
     finally:
         server.stop()
+        endpoint.shutdown()
 
 
 def _pay_requests(port: int, token: str, numbers: Iterator[str]) -> Callable[[], bytes]:

@@ -97,18 +97,51 @@ class Notifier:
                 log.exception("sending notifications failed; trying again shortly")
 
     def run_once(self) -> int:
-        """Sweep if due, then send what is due now; returns how many were sent."""
+        """Sweep if due, then send what is due now; returns how many were sent.
+
+        Each round is two writes whatever its size: claim the due notifications (with
+        their merchants' credentials), then, after sending them side by side, record
+        every outcome."""
         if time.monotonic() - self._last_sweep > 5:
             self._last_sweep = time.monotonic()
             self.write(self._sweep)
         sent = 0
         while True:
-            due = self.write(lambda c: outbox.claim_due(c, now=self.clock(), limit=50))
-            if not due:
+            count = self._round()
+            if not count:
                 return sent
-            keys = self.write(self._secrets_for(due))
-            list(self._pool.map(self._send, due, [keys[n.merchant_id] for n in due]))
-            sent += len(due)
+            sent += count
+
+    def _round(self) -> int:
+        due, keys = self.write(self._claim)
+        if due:
+            errors = list(self._pool.map(self._send, due, [keys[n.merchant_id] for n in due]))
+            wait = first_retry()
+            self.write(lambda c: self._record(c, due, errors, wait))
+        return len(due)
+
+    def _claim(
+        self, connection: Connection
+    ) -> tuple[list[Notification], dict[int, tuple[str, str]]]:
+        due = outbox.claim_due(connection, now=self.clock(), limit=100)
+        keys = {}
+        for merchant_id in {n.merchant_id for n in due}:
+            merchant = merchants.merchant_by_id(connection, merchant_id)
+            keys[merchant_id] = (merchant.code, merchants.secret_of(merchant))
+        return due, keys
+
+    def _record(
+        self, connection: Connection, due: list[Notification], errors: list[str],
+        wait: timedelta,
+    ) -> None:  # fmt: skip
+        now = self.clock()
+        for notification, error in zip(due, errors, strict=True):
+            if error:
+                outbox.mark_failed_attempt(
+                    connection, notification, error=error, now=now, first_retry=wait
+                )
+            else:
+                outbox.mark_delivered(connection, notification.id, now=now)
 
     def _sweep(self, connection: Connection) -> None:
         from huoqi.payments.service import forget_old_nonces
@@ -117,20 +150,8 @@ class Notifier:
         orders.expire_due(connection, now=now)
         forget_old_nonces(connection, now=now)
 
-    @staticmethod
-    def _secrets_for(
-        due: list[Notification],
-    ) -> Callable[[Connection], dict[int, tuple[str, str]]]:
-        def read(connection: Connection) -> dict[int, tuple[str, str]]:
-            found = {}
-            for merchant_id in {n.merchant_id for n in due}:
-                merchant = merchants.merchant_by_id(connection, merchant_id)
-                found[merchant_id] = (merchant.code, merchants.secret_of(merchant))
-            return found
-
-        return read
-
-    def _send(self, notification: Notification, credentials: tuple[str, str]) -> None:
+    def _send(self, notification: Notification, credentials: tuple[str, str]) -> str:
+        """POST one notification; its error, or "" when the merchant acknowledged it."""
         code, secret = credentials
         headers = signed_notification(code, secret, notification, timestamp=int(time.time()))
         try:
@@ -141,11 +162,4 @@ class Notifier:
             error = f"{type(failure).__name__}: {failure}"
         if error:
             log.info("notification %s to %s: %s", notification.event_id, notification.url, error)
-            wait = first_retry()
-            self.write(
-                lambda c: outbox.mark_failed_attempt(
-                    c, notification, error=error, now=self.clock(), first_retry=wait
-                )
-            )
-        else:
-            self.write(lambda c: outbox.mark_delivered(c, notification.id, now=self.clock()))
+        return error

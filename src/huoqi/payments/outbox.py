@@ -100,7 +100,7 @@ _DUE = (
 _CLAIM = (
     update(merchant_notifications)
     .where(
-        merchant_notifications.c.id == bindparam("row_id"),
+        merchant_notifications.c.id.in_(bindparam("ids", expanding=True)),
         merchant_notifications.c.status == "pending",
         or_(
             merchant_notifications.c.lease_until.is_(None),
@@ -108,22 +108,18 @@ _CLAIM = (
         ),
     )
     .values(lease_until=bindparam("until"))
+    .returning(*merchant_notifications.c)
 )
 
 
 def claim_due(connection: Connection, *, now: datetime, limit: int = 50) -> list[Notification]:
-    """Lease up to ``limit`` due notifications to this sender."""
+    """Lease up to ``limit`` due notifications to this sender (one conditional update: a
+    row another sender leased meanwhile is not returned)."""
     ids = list(connection.execute(_DUE, {"now": now, "limit": limit}).scalars())
-    claimed = [
-        row_id for row_id in ids
-        if connection.execute(_CLAIM, {"row_id": row_id, "now": now, "until": now + LEASE}).rowcount
-    ]  # fmt: skip
-    if not claimed:
+    if not ids:
         return []
-    rows = connection.execute(
-        select(merchant_notifications).where(merchant_notifications.c.id.in_(claimed))
-    )
-    return [notification_from_row(row) for row in rows]
+    rows = connection.execute(_CLAIM, {"ids": ids, "now": now, "until": now + LEASE})
+    return sorted((notification_from_row(row) for row in rows), key=lambda n: n.next_attempt_at)
 
 
 def mark_delivered(connection: Connection, notification_id: int, *, now: datetime) -> None:
