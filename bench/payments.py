@@ -167,6 +167,7 @@ def service_layer(folder: Path, count: int) -> dict[str, float]:
 class _Acknowledge(BaseHTTPRequestHandler):
     """The merchant's notification endpoint: reads each notification and says 200."""
 
+    protocol_version = "HTTP/1.1"  # keep-alive, as a merchant's web server would
     received = 0
 
     def do_POST(self) -> None:

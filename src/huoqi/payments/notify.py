@@ -1,7 +1,8 @@
 """Sending the outbox: signed POSTs to merchants, retried until acknowledged.
 
 `Notifier` is one background thread per process. It wakes when told (after a payment or
-refund commits) or every ``poll`` seconds, claims the due notifications with a lease (so
+refund commits; it waits ``gather`` seconds more, so a busy moment's payments share one
+round and its two writes) or every ``poll`` seconds, claims the due notifications with a lease (so
 several processes never send one at the same moment), POSTs each with the merchant's
 signature, and records the outcome. On the same beat it closes expired unpaid orders and
 forgets nonces too old to be replayed. Timestamps in signatures are wall-clock time;
@@ -58,9 +59,10 @@ def signed_notification(
 class Notifier:
     def __init__(
         self, write: Write, clock: Callable[[], datetime], *, poll: float = 1.0,
-        timeout: float = 5.0, senders: int = 4,
+        timeout: float = 5.0, senders: int = 4, gather: float = 0.1,
     ) -> None:  # fmt: skip
         self.write = write
+        self.gather = gather
         self.clock = clock
         self.poll = poll
         self.timeout = timeout
@@ -89,7 +91,9 @@ class Notifier:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.poll)
+            woken = self._wake.wait(self.poll)
+            if woken:  # let the payments committing right now join this round
+                self._stop.wait(self.gather)
             self._wake.clear()
             try:
                 self.run_once()
