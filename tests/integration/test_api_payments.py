@@ -252,3 +252,41 @@ def test_the_checkout_page_pays_with_the_balance(world: World) -> None:
     assert "Paid." in receipt.text and "http://127.0.0.1:8001/orders/P-1" in receipt.text
     assert world.gateway("GET", "/gateway/v1/orders/P-1").json()["status"] == "paid"
     client.cookies.clear()
+
+
+def test_many_customers_paying_at_once_are_booked_together_and_exactly(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Payments that reach the writer together go through the bulk path: the same answers,
+    stored keys and audit rows as one by one, and each order paid once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from huoqi.web import api_payments
+
+    sizes: list[int] = []
+    together = api_payments.pay_together
+
+    def counted(connection: Any, works: list[Any]) -> list[Any]:
+        sizes.append(len(works))
+        return together(connection, works)
+
+    monkeypatch.setattr(api_payments, "pay_together", counted)
+
+    orders = [world.order(f"M-{n}", "2.00")["order_no"] for n in range(24)]
+    plan = [(number, f"k-{n}") for n, number in enumerate(orders)]
+    # a replay of a key, and the same customer paying an order again under a new key
+    plan += [(orders[0], "k-0"), (orders[1], "k-other")]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda job: world.pay(job[0], key=job[1]), plan))
+    statuses = [a.status_code for a in answers]
+    assert statuses[:24] == [201] * 24
+    assert statuses[24] == 201 and answers[24].content == answers[0].content
+    assert answers[25].status_code == 201 and answers[25].json()["status"] == "paid"
+    assert world.gateway("GET", "/gateway/v1/balance").json()["balance"]["fen"] == 24 * 200
+    engine = world.api.engine
+    assert count(engine, "api_requests", "route LIKE 'POST /checkout/%'") == 25
+    assert count(engine, "audit_log", "action = 'payment.balance'") == 25  # the repeat too
+    assert count(engine, "merchant_notifications") == 24
+    assert count(engine, "payment_orders", "status = 'paid'") == 24
+    if engine.dialect.name == "sqlite":  # PostgreSQL runs each request on its own
+        assert sizes and max(sizes) >= 2, sizes  # some did reach the writer together

@@ -119,7 +119,18 @@ class Notifier:
     def _round(self) -> int:
         due, keys = self.write(self._claim)
         if due:
-            errors = list(self._pool.map(self._send, due, [keys[n.merchant_id] for n in due]))
+            # one address's notifications go one after another, in the order they were
+            # written (a refund never overtakes its payment); addresses side by side
+            queues: dict[str, list[int]] = {}
+            for i, notification in enumerate(due):
+                queues.setdefault(notification.url, []).append(i)
+            errors = [""] * len(due)
+
+            def send_queue(indexes: list[int]) -> None:
+                for i in indexes:
+                    errors[i] = self._send(due[i], keys[due[i].merchant_id])
+
+            list(self._pool.map(send_queue, queues.values()))
             wait = first_retry()
             self.write(lambda c: self._record(c, due, errors, wait))
         return len(due)

@@ -119,7 +119,7 @@ def claim_due(connection: Connection, *, now: datetime, limit: int = 50) -> list
     if not ids:
         return []
     rows = connection.execute(_CLAIM, {"ids": ids, "now": now, "until": now + LEASE})
-    return sorted((notification_from_row(row) for row in rows), key=lambda n: n.next_attempt_at)
+    return sorted((notification_from_row(row) for row in rows), key=lambda n: (n.created_at, n.id))
 
 
 def mark_delivered(connection: Connection, notification_id: int, *, now: datetime) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
@@ -20,16 +21,16 @@ from sqlalchemy import Connection
 from huoqi import config
 from huoqi.audit.log import Actor, record
 from huoqi.db.engine import read_transaction
-from huoqi.errors import NotFound
+from huoqi.errors import HuoqiError, NotFound
 from huoqi.identity.service import Principal
-from huoqi.payments import merchants, orders, outbox, paying, service, settlement
+from huoqi.payments import merchants, orders, outbox, paying, paying_bulk, service, settlement
 from huoqi.payments.merchants import Merchant
 from huoqi.payments.payloads import moment, money
 from huoqi.payments.signing import SignatureRefused
 from huoqi.web.api_account import MONEY_MOVING, IdempotencyKey
 from huoqi.web.api_gateway import settlement_json
 from huoqi.web.context import Ctx, Customer, Operator, SignedIn, Staff, actor
-from huoqi.web.idempotency import run_idempotent_async
+from huoqi.web.idempotency import run_idempotent_async, store_answers
 from huoqi.web.schemas_payments import (
     ApprovedOut,
     BankCallbackIn,
@@ -77,9 +78,67 @@ async def post_pay(  # noqa: PLR0917 (FastAPI passes them by name)
     order_no: OrderNo, body: PayIn, request: Request, principal: Customer, ctx: Ctx,
     key: IdempotencyKey,
 ) -> Response:  # fmt: skip
+    batch = (pay_together, PayItem(ctx, principal, order_no, actor(request, principal)))
     return await run_idempotent_async(
-        ctx, principal, key=key, **pay_plan(ctx, request, principal, order_no, body.method)
-    )
+        ctx, principal, key=key, **pay_plan(ctx, request, principal, order_no, body.method),
+        batch=batch if body.method == "balance" else None,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PayItem:
+    ctx: Any
+    principal: Principal
+    order_no: str
+    who: Actor
+
+
+class _NotTogether(Exception):
+    """These payments cannot be booked together; the writer runs each alone."""
+
+
+def pay_together(connection: Connection, works: list[Any]) -> list[Any]:
+    """Payments from the balance that reached the writer together, booked with the bulk
+    path (`paying_bulk`): the same answers, stored keys and audit rows as one by one."""
+    items: list[PayItem] = [work.batch_item for work in works]
+    now = items[0].ctx.clock()
+    outcomes: list[Any] = [None] * len(works)
+    todo: list[int] = []
+    for i, work in enumerate(works):
+        try:
+            outcomes[i] = work.keyed.stored(connection)
+        except HuoqiError as refused:
+            outcomes[i] = refused
+        if outcomes[i] is None:
+            todo.append(i)
+    if len({(works[i].keyed.user_id, works[i].keyed.key) for i in todo}) < len(todo):
+        raise _NotTogether
+    payers = {}
+    for i in todo:
+        user = items[i].principal.user
+        if user.id not in payers:
+            try:
+                payers[user.id] = service.payer_of(connection, user)
+            except HuoqiError as refused:
+                raise _NotTogether from refused
+    paid = paying_bulk.pay_many_with_balance(
+        connection, [(items[i].order_no, payers[items[i].principal.user.id]) for i in todo],
+        now=now,
+    )  # fmt: skip
+    rows = []
+    for i, result in zip(todo, paid, strict=True):
+        if result.error is not None or result.order is None:
+            outcomes[i] = result.error
+            continue
+        order = result.order
+        detail = {"amount": order.amount, "status": order.status}
+        record(connection, items[i].who, "payment.balance", now=now,
+               object_type="payment_order", object_id=order.order_no, detail=detail)  # fmt: skip
+        outcome, row = works[i].keyed.answer_row(201, checkout_out(connection, order, now), now)
+        outcomes[i] = outcome
+        rows.append(row)
+    store_answers(connection, rows)
+    return outcomes
 
 
 def pay_plan(

@@ -17,6 +17,8 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi.responses import Response
@@ -61,6 +63,51 @@ _INSERT = insert(api_requests)
 Outcome = tuple[int, str, bool, Any]  # status, answer text, replayed, payload
 
 
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One keyed request as the writer sees it: ``user_id``, ``key``, ``route`` and the
+    request's ``digest``; `stored` and `store` are the two halves of the idempotent unit,
+    for callers that book many requests together (see `Writer`'s batches)."""
+
+    user_id: int
+    key: str
+    route: str
+    digest: bytes
+
+    def stored(self, connection: Connection) -> Outcome | None:
+        """The first answer to this key, or None; another request's key is refused."""
+        row = connection.execute(_STORED, {"user": self.user_id, "key": self.key}).first()
+        if row is None:
+            return None
+        if row.route != self.route or bytes(row.body_hash) != self.digest:
+            raise IdempotencyConflict(
+                f"Idempotency-Key {self.key!r} was already used for a different request; "
+                "use a new key for a new request",
+                key=self.key,
+            )
+        return int(row.status), row.response, True, None
+
+    def answer_row(
+        self, status: int, payload: Any, now: datetime
+    ) -> tuple[Outcome, dict[str, Any]]:
+        """The outcome of a new answer and the row that stores it."""
+        text = (
+            payload.model_dump_json()
+            if isinstance(payload, BaseModel)
+            else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        )
+        row = {
+            "user_id": self.user_id, "idempotency_key": self.key, "route": self.route,
+            "body_hash": self.digest, "status": status, "response": text, "created_at": now,
+        }  # fmt: skip
+        return (status, text, False, payload), row
+
+
+def store_answers(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(_INSERT, rows)
+
+
 def _attempt(
     ctx: Services,
     principal: Principal,
@@ -74,38 +121,18 @@ def _attempt(
     check_key(key)
     payload_text = body.model_dump_json() if body is not None else ""
     digest = hashlib.sha256(f"{route}\n{payload_text}".encode()).digest()
-    user_id = principal.user.id
+    keyed = Attempt(principal.user.id, key, route, digest)
 
     def attempt(connection: Connection) -> Outcome:
-        stored = connection.execute(_STORED, {"user": user_id, "key": key}).first()
+        stored = keyed.stored(connection)
         if stored is not None:
-            if stored.route != route or bytes(stored.body_hash) != digest:
-                raise IdempotencyConflict(
-                    f"Idempotency-Key {key!r} was already used for a different request; "
-                    "use a new key for a new request",
-                    key=key,
-                )
-            return int(stored.status), stored.response, True, None
+            return stored
         status, payload = work(connection)
-        text = (
-            payload.model_dump_json()
-            if isinstance(payload, BaseModel)
-            else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        )
-        connection.execute(
-            _INSERT,
-            {
-                "user_id": user_id,
-                "idempotency_key": key,
-                "route": route,
-                "body_hash": digest,
-                "status": status,
-                "response": text,
-                "created_at": ctx.clock(),
-            },
-        )
-        return status, text, False, payload
+        outcome, row = keyed.answer_row(status, payload, ctx.clock())
+        store_answers(connection, [row])
+        return outcome
 
+    attempt.keyed = keyed  # type: ignore[attr-defined]
     return attempt
 
 
@@ -152,10 +179,14 @@ async def run_idempotent_async(
     body: BaseModel | None,
     work: Callable[[Connection], tuple[int, Any]],
     after_commit: Callable[[Any], None] | None = None,
+    batch: tuple[Callable[..., Any], Any] | None = None,
 ) -> Response:
     """`run_idempotent` for ``async`` routes: the event loop waits for the writer, not a
-    thread of the pool."""
+    thread of the pool. ``batch`` (a function and this request's item) lets the writer book
+    this request together with others of its kind in one go (`Writer`)."""
     attempt = _attempt(ctx, principal, key=key, route=route, body=body, work=work)
+    if batch is not None:
+        attempt.batch_with, attempt.batch_item = batch  # type: ignore[attr-defined]
     for tries in range(3):
         try:
             return _answer(await ctx.writer.run_async(attempt), after_commit)

@@ -114,19 +114,11 @@ class Writer:
             else:
                 future.set_result(result)
             return
-        outcomes: list[tuple[bool, Any]] = []
+        outcomes: list[tuple[bool, Any]] = [(False, None)] * len(group)
         try:
             with write_transaction(self.engine) as connection:
-                for work, _future in group:
-                    savepoint = connection.begin_nested()
-                    try:
-                        result = work(connection)
-                    except BaseException as error:
-                        savepoint.rollback()
-                        outcomes.append((False, error))
-                    else:
-                        savepoint.commit()
-                        outcomes.append((True, result))
+                for indexes in _batches(group):
+                    self._run_batch(connection, group, indexes, outcomes)
         except BaseException as error:  # the commit failed: nothing of the group was written
             log.exception("a group of %d writes failed to commit", len(group))
             for _work, future in group:
@@ -137,3 +129,53 @@ class Writer:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+    @staticmethod
+    def _run_batch(
+        connection: Connection,
+        group: list[tuple[Callable[[Connection], Any], Future[Any]]],
+        indexes: list[int],
+        outcomes: list[tuple[bool, Any]],
+    ) -> None:
+        """Works that share a ``batch_with`` function run together, in one savepoint; if
+        the batch fails as a whole, each runs alone in its own savepoint."""
+        together = getattr(group[indexes[0]][0], "batch_with", None)
+        if together is not None and len(indexes) > 1:
+            savepoint = connection.begin_nested()
+            try:
+                results = together(connection, [group[i][0] for i in indexes])
+            except Exception:
+                log.exception("a batch of %d writes failed; running them one by one", len(indexes))
+                savepoint.rollback()
+            else:
+                savepoint.commit()
+                for i, result in zip(indexes, results, strict=True):
+                    outcomes[i] = (not isinstance(result, BaseException), result)
+                return
+        for i in indexes:
+            savepoint = connection.begin_nested()
+            try:
+                result = group[i][0](connection)
+            except BaseException as error:
+                savepoint.rollback()
+                outcomes[i] = (False, error)
+            else:
+                savepoint.commit()
+                outcomes[i] = (True, result)
+
+
+def _batches(group: list[tuple[Callable[[Connection], Any], Future[Any]]]) -> list[list[int]]:
+    """The group's works in runs: those sharing a ``batch_with`` function together (at the
+    place of the first of them), every other work alone, in order."""
+    runs: list[list[int]] = []
+    by_kind: dict[Any, list[int]] = {}
+    for i, (work, _future) in enumerate(group):
+        kind = getattr(work, "batch_with", None)
+        if kind is None:
+            runs.append([i])
+        elif kind in by_kind:
+            by_kind[kind].append(i)
+        else:
+            by_kind[kind] = [i]
+            runs.append(by_kind[kind])
+    return runs
