@@ -11,6 +11,8 @@ scheduling uses the platform's clock (the demo clock in the demo).
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
 import os
 import threading
@@ -21,7 +23,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import Connection
 
 from huoqi.payments import merchants, orders, outbox
@@ -70,7 +71,7 @@ class Notifier:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(senders, thread_name_prefix="notify")
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._connections = threading.local()  # each sender thread keeps its connections
         self._last_sweep = 0.0
 
     def start(self) -> None:
@@ -87,7 +88,6 @@ class Notifier:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -119,11 +119,11 @@ class Notifier:
     def _round(self) -> int:
         due, keys = self.write(self._claim)
         if due:
-            # one address's notifications go one after another, in the order they were
-            # written (a refund never overtakes its payment); addresses side by side
-            queues: dict[str, list[int]] = {}
+            # one order's notifications go one after another, in the order they were
+            # written (a refund never overtakes its payment); orders side by side
+            queues: dict[tuple[str, str], list[int]] = {}
             for i, notification in enumerate(due):
-                queues.setdefault(notification.url, []).append(i)
+                queues.setdefault((notification.url, _order_of(notification)), []).append(i)
             errors = [""] * len(due)
 
             def send_queue(indexes: list[int]) -> None:
@@ -170,11 +170,50 @@ class Notifier:
         code, secret = credentials
         headers = signed_notification(code, secret, notification, timestamp=int(time.time()))
         try:
-            answer = self._client.post(notification.url, content=notification.body,
-                                       headers=headers)  # fmt: skip
-            error = "" if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"
-        except httpx.HTTPError as failure:
+            status = self._post(notification.url, notification.body.encode(), headers)
+            error = "" if 200 <= status < 300 else f"HTTP {status}"
+        except (OSError, http.client.HTTPException) as failure:
             error = f"{type(failure).__name__}: {failure}"
         if error:
             log.info("notification %s to %s: %s", notification.event_id, notification.url, error)
         return error
+
+    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST over a kept-alive connection of this thread's (one new try on a stale one)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise http.client.InvalidURL(f"not an http(s) URL: {url}")
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        place = (parts.scheme, parts.hostname, parts.port)
+        pool: dict[tuple[str, str, int | None], http.client.HTTPConnection] = getattr(
+            self._connections, "pool", {}
+        )
+        self._connections.pool = pool
+        for attempt in (1, 2):
+            connection = pool.get(place)
+            if connection is None:
+                kind = (http.client.HTTPSConnection if parts.scheme == "https"
+                        else http.client.HTTPConnection)  # fmt: skip
+                connection = kind(parts.hostname, parts.port, timeout=self.timeout)
+                pool[place] = connection
+            try:
+                connection.request("POST", target, body=body, headers=headers)
+                answer = connection.getresponse()
+                answer.read(64 * 1024)
+                if answer.will_close:
+                    connection.close()
+                    pool.pop(place, None)
+                return answer.status
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                pool.pop(place, None)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _order_of(notification: Notification) -> str:
+    try:
+        return str(json.loads(notification.body)["order"]["order_no"])
+    except (ValueError, KeyError, TypeError):
+        return notification.event_id

@@ -7,6 +7,7 @@ business rules.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -114,6 +115,13 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if os.environ.get("HUOQI_SERVING") == "1":
+            # A served process keeps what it built at start for good: move it out of the
+            # collector's sight and collect the young generation less often, so a request
+            # does not pay for a full collection of the whole heap (tens of ms) now and then.
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(20_000, 20, 20)
         yield
         if services.notifier is not None:
             services.notifier.stop()
@@ -132,9 +140,10 @@ def create_app(settings: WebSettings | None = None, *, engine: Engine | None = N
     app.state.metrics = metrics
     problems.install(app)
     problems.document(app)
+    # routes are matched in order: the busiest (paying, the account) first
     for router in (
-        api_identity.router, api_account.router, api_funds.router, api_ops.router,
-        api_reconcile.router, api_gateway.router, api_payments.router, api_credit.router,
+        api_payments.router, api_account.router, api_gateway.router, api_identity.router,
+        api_funds.router, api_ops.router, api_reconcile.router, api_credit.router,
     ):  # fmt: skip
         app.include_router(router)
     _operations(app, engine, metrics)

@@ -57,6 +57,7 @@ def serve(
             f"Demo logins:\n{shown}",
             flush=True,
         )
+    os.environ["HUOQI_SERVING"] = "1"  # the worker processes tune their collector
     uvicorn.run(
         "huoqi.web.app:create_app",
         factory=True,
