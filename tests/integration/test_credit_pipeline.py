@@ -16,7 +16,9 @@ from huoqi.cli import app
 from huoqi.credit.models import fit_model, load_model
 
 
-def test_the_pipeline_prints_out_of_time_auc_beside_the_ceiling(tmp_path: Path) -> None:
+def test_the_pipeline_prints_out_of_time_auc_beside_the_ceiling(
+    tmp_path: Path, sqlite_url: str
+) -> None:
     answer = CliRunner().invoke(
         app, ["credit", "pipeline", "--users", "4000", "--seed", "5", "--out", str(tmp_path)]
     )
@@ -40,6 +42,23 @@ def test_the_pipeline_prints_out_of_time_auc_beside_the_ceiling(tmp_path: Path) 
         saved = load_model(tmp_path / kind)
         assert saved.metadata["kind"] == kind and "balance_mean_30" in saved.features
     assert "out-of-time AUC" in answer.stderr and "ceiling" in answer.stderr
+    # registered, a pipeline's model carries its out-of-time fairness report to the console
+    from datetime import UTC, datetime
+
+    from huoqi.credit.service import register_model, registry
+    from huoqi.db.engine import make_engine, write_transaction
+    from huoqi.db.migrate import upgrade
+
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with write_transaction(engine) as connection:
+        register_model(connection, load_model(tmp_path / "gbm"), artefacts=tmp_path / "gbm",
+                       status="champion", now=datetime.now(UTC))  # fmt: skip
+        [entry] = registry(connection)
+    engine.dispose()
+    metrics = entry["metrics"]
+    assert metrics["fairness_by_age_band"] == found["models"]["gbm"]["fairness_by_age_band"]
+    assert metrics["auc_oot"] == found["models"]["gbm"]["auc_oot"]
 
 
 def test_simulate_is_reproducible_and_writes_a_csv_the_models_read(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ the disparate-impact ratio (flagged below 0.8), and the time each step took.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from huoqi.credit.simulate import Simulation, auc, simulate
 from huoqi.errors import InvalidInput
 
 TARGET = "bad"
+EVALUATION = "evaluation.json"  # beside a saved model: its out-of-time figures
 APPROVE = 600  # a score of "good" or better is approved, for the fairness report
 
 
@@ -151,5 +153,8 @@ def run_pipeline(
         }
         if out is not None:
             model.save(out / kind)
+            # the out-of-time evaluation (fairness included) travels with the artefacts,
+            # so registering the model puts it in the registry for the console
+            (out / kind / EVALUATION).write_text(json.dumps(result.models[kind], sort_keys=True))
             result.models[kind]["artefacts"] = str(out / kind)
     return result

@@ -80,7 +80,7 @@ def register_model(
             version=version,
             kind=model.kind,
             training_sha256=str(model.metadata.get("training_sha256", "")),
-            metrics=json.dumps(model.metadata.get("metrics", {}), sort_keys=True),
+            metrics=json.dumps(_metrics(model, artefacts), sort_keys=True),
             features=json.dumps(list(model.features)),
             status=status,
             artefact_path=str(artefacts.resolve()),
@@ -88,6 +88,16 @@ def register_model(
         )
     )
     return version
+
+
+def _metrics(model: TrainedModel, artefacts: Path) -> dict[str, object]:
+    """The model's training metrics, with the out-of-time evaluation (fairness by group
+    included) that `huoqi credit pipeline --out` saves beside the artefacts."""
+    metrics = dict(model.metadata.get("metrics", {}))
+    evaluation = artefacts / "evaluation.json"
+    if evaluation.is_file():
+        metrics.update(json.loads(evaluation.read_text()))
+    return metrics
 
 
 def _retire_champion(connection: Connection) -> None:
