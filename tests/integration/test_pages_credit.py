@@ -331,6 +331,15 @@ def test_an_operator_sees_registry_monitoring_fairness_and_resolves_a_review(
         [changed] = service.review_queue(connection, status="changed")
     assert changed["outcome"] == "your salary is now counted"
     assert "No one is waiting for a review" in api.client.get("/console/credit", headers=EN).text
+    # the customer reads the reviewer's answer on their own page
+    api.client.cookies.clear()
+    api.cookie_session("13600000131")
+    mine = api.client.get("/app/credit", headers=EN).text
+    reviews = re.search(r'data-test="my-reviews">(.*?)</table>', mine, re.S)
+    assert reviews is not None and "Score changed" in reviews.group(1)
+    assert "your salary is now counted" in reviews.group(1)
+    api.client.cookies.clear()
+    csrf = api.cookie_session("13900000001")
     promote = _post(api, "/console/credit/models/scorecard-old/status",
                     {"csrf_token": csrf, "status": "champion"})  # fmt: skip
     assert promote.status_code == 303

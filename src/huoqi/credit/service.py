@@ -315,6 +315,23 @@ def request_review(
     return int(review_id)
 
 
+def reviews_of(connection: Connection, user_id: int) -> list[dict[str, Any]]:
+    """One customer's review requests, newest first, with the reviewer's outcome."""
+    rows = connection.execute(
+        select(credit_reviews, credit_decisions.c.score)
+        .join(credit_decisions, credit_decisions.c.id == credit_reviews.c.decision_id)
+        .where(credit_reviews.c.user_id == user_id)
+        .order_by(credit_reviews.c.id.desc())
+        .limit(50)
+    )
+    return [
+        {"id": row.id, "decision_id": row.decision_id, "score": row.score,
+         "status": row.status, "outcome": row.outcome, "requested_at": _utc(row.requested_at),
+         "resolved_at": _utc(row.resolved_at) if row.resolved_at else None}
+        for row in rows
+    ]  # fmt: skip
+
+
 def review_queue(connection: Connection, *, status: str = "open") -> list[dict[str, Any]]:
     query = (
         select(

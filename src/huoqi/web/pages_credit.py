@@ -104,10 +104,12 @@ def _customer_page(
     with read_transaction(_ctx(request).engine) as connection:
         states = consent.states(connection, principal.user.id)
         decisions = service.decisions_of(connection, principal.user.id)
+        reviews = service.reviews_of(connection, principal.user.id)
     latest = decisions[0] if decisions else None
     history = [(d.at.date(), d.score) for d in reversed(decisions)]
     values = {
         "consents": states,
+        "reviews": reviews,
         "policies": consent.POLICIES,
         "decisions": decisions,
         "latest": latest,
