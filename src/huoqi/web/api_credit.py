@@ -291,7 +291,7 @@ def get_decisions(principal: Customer, ctx: Ctx) -> list[DecisionOut]:
     responses={"404": {"description": "no such decision of yours"}, "409": {"description": "open"}},
 )
 def post_review(
-    decision_id: Annotated[int, Path(le=MAX_ID)],
+    decision_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: ReviewIn,
     request: Request,
     principal: Customer,
@@ -362,7 +362,7 @@ def get_reviews(
     responses={"404": {"description": "no open review with this id"}},
 )
 def post_review_outcome(
-    review_id: Annotated[int, Path(le=MAX_ID)],
+    review_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     body: ReviewResolveIn,
     request: Request,
     principal: Operator,
