@@ -296,3 +296,41 @@ def test_settlement_pays_the_day_net_of_fees_once(engine: Engine) -> None:
     assert lines[-1].split(",")[5] == f"{made.net / 100:.2f}"
     assert Ledger(engine).trial_balance(deep=True).ok
     assert OPERATOR.name == "test-operator"
+
+
+def _race_refund_against_pay(s: Shop, n: int) -> int:
+    order = s.order(f"PR-{n}", 1_000)
+    gate = threading.Barrier(2)
+    refused: list[HuoqiError] = []
+
+    def pay() -> None:
+        gate.wait()
+        s.pay("ann", order.order_no)
+
+    def refund() -> None:
+        gate.wait()
+        try:
+            s.refund(f"PR-{n}", f"PRR-{n}", 400)
+        except HuoqiError as error:
+            refused.append(error)
+
+    threads = [threading.Thread(target=pay), threading.Thread(target=refund)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with read_transaction(s.engine) as connection:
+        final = payment_orders.get_by_order_no(connection, order.order_no)
+    assert final.status in {"paid", "partially_refunded"}
+    assert (final.refunded_amount == 0) == bool(refused)
+    assert all(isinstance(error, OrderNotPaid) for error in refused)
+    return final.refunded_amount
+
+
+def test_a_refund_racing_its_payment_is_refused_or_follows_it(engine: Engine) -> None:
+    """A refund that arrives while its order is being paid either finds it unpaid (and is
+    refused) or finds it paid (and refunds it): the order and the ledger agree either way."""
+    s = shop(engine, ["ann"], 50_000)
+    refunded = [_race_refund_against_pay(s, n) for n in range(6)]
+    assert -balance(engine, PAYABLE) == 6 * 1_000 - sum(refunded)
+    assert Ledger(engine).trial_balance(deep=True).ok
