@@ -139,6 +139,7 @@ async def refund_order(out_trade_no: Number, body: RefundIn, call: Signed, ctx: 
         return (201 if new else 200), refund_payload(made, out_trade_no=out_trade_no)
 
     status, payload = await _write(ctx, call, work)
+    ctx.notifier_wake()  # the refund's notification is waiting in the outbox
     return JSONResponse(payload, status_code=status)
 
 

@@ -158,6 +158,7 @@ def pay_plan(
     def ask_bank(_payload: Any) -> None:
         for reference, amount in asks[-1:]:
             ctx.bank.request_debit(reference=reference, amount=amount)
+        ctx.notifier_wake()  # a payment from the balance has its notification waiting
 
     return {"route": f"POST /checkout/{order_no}/pay",
             "body": PayIn(method=method),  # type: ignore[arg-type]

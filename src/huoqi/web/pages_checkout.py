@@ -82,5 +82,4 @@ async def confirm(request: Request, order_no: str) -> Response:
         return _page(
             request, order_no, status=error.status, error=error_text(translator(request), error)
         )
-    ctx.notifier_wake()
     return RedirectResponse(f"/app/pay/{order_no}?done=1", status_code=303)
