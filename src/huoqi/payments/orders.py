@@ -84,18 +84,11 @@ class PaymentOrder:
         return self.amount - self.refunded_amount if self.status in PAID_STATES else 0
 
 
-def _utc(value: Any) -> Any:
-    """SQLite hands timestamps back without their zone; they are stored in UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def order_from_row(row: Any) -> PaymentOrder:
     return PaymentOrder(
         row.id, row.order_no, row.merchant_id, row.out_trade_no, row.amount, row.description,
-        row.status, row.method, row.notify_url, row.return_url, _utc(row.created_at),
-        _utc(row.expires_at), _utc(row.paid_at), _utc(row.closed_at),
+        row.status, row.method, row.notify_url, row.return_url, row.created_at,
+        row.expires_at, row.paid_at, row.closed_at,
         row.payer_user_id, row.fund_order_id, row.bank_reference, row.refunded_amount, row.fee,
         row.settlement_id,
     )  # fmt: skip

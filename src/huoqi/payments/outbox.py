@@ -41,17 +41,11 @@ class Notification:
     last_error: str
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def notification_from_row(row: Any) -> Notification:
     return Notification(
         row.id, row.event_id, row.merchant_id, row.event, row.url, row.body, row.status,
-        row.attempts, _utc(row.next_attempt_at), _utc(row.created_at),  # type: ignore[arg-type]
-        _utc(row.delivered_at), row.last_error,
+        row.attempts, row.next_attempt_at, row.created_at,
+        row.delivered_at, row.last_error,
     )  # fmt: skip
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 
@@ -23,8 +23,7 @@ class Refund:
 
 
 def refund_from_row(row: Any) -> Refund:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
     return Refund(
         row.id, row.refund_no, row.order_id, row.merchant_id, row.out_refund_no, row.amount,
-        row.fee_returned, row.reason, row.fund_order_id, created, row.settlement_id,
+        row.fee_returned, row.reason, row.fund_order_id, row.created_at, row.settlement_id,
     )  # fmt: skip
